@@ -1,0 +1,5 @@
+"""Allow `python -m tandem`."""
+
+from tandem.cli import app
+
+app()

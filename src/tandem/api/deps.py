@@ -1,0 +1,115 @@
+"""Request dependencies: the database session, the current user, roles and CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from tandem.config import Settings
+from tandem.core.errors import AuthenticationError, PermissionDeniedError
+from tandem.core.security import csrf_matches
+from tandem.db.session import scope_session
+from tandem.users.models import ApiToken, Role, TokenKind, User
+from tandem.users.service import resolve_token
+
+SESSION_COOKIE = "tandem_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """Return the app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Yield one session per request: commit if the handler succeeded, else roll back."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+# scope="function": the commit happens before the response is sent, so a 2xx means durable.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and how they proved it."""
+
+    user: User
+    token: ApiToken
+    via_cookie: bool
+    session_token: str
+
+    @property
+    def workspace_id(self) -> str:
+        """Return the caller's workspace."""
+        return self.user.workspace_id
+
+    @property
+    def role(self) -> Role:
+        """Return the caller's role."""
+        return Role(self.user.role)
+
+
+def bearer_token(request: Request) -> str | None:
+    """Return the token of an `Authorization: Bearer` header, if any."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    """Authenticate by API token or login cookie, check CSRF, and scope the session."""
+    api_token = bearer_token(request)
+    if api_token:
+        user, token = resolve_token(session, api_token, kind=TokenKind.API)
+        principal = Principal(user=user, token=token, via_cookie=False, session_token=api_token)
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise AuthenticationError("log in first (session cookie) or send an API token")
+        user, token = resolve_token(session, cookie, kind=TokenKind.SESSION)
+        principal = Principal(user=user, token=token, via_cookie=True, session_token=cookie)
+        # Cookies ride along on cross-site requests; a state change must prove it came
+        # from our own page by echoing the session's CSRF token.
+        if request.method not in SAFE_METHODS and not csrf_matches(
+            settings.secret_key, cookie, request.headers.get(CSRF_HEADER)
+        ):
+            raise PermissionDeniedError(f"missing or wrong {CSRF_HEADER} header")
+    scope_session(session, principal.workspace_id)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(minimum: Role) -> object:
+    """Return a dependency that refuses callers below a role."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.role.includes(minimum):
+            raise PermissionDeniedError(f"this needs the {minimum.value} role")
+        return principal
+
+    return Depends(check)
+
+
+AdminPrincipal = Annotated[Principal, require_role(Role.ADMIN)]
+SupervisorPrincipal = Annotated[Principal, require_role(Role.SUPERVISOR)]

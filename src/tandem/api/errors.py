@@ -1,0 +1,76 @@
+"""Map every client mistake to a readable 4xx, and hide server faults behind a plain 500."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tandem.conversations.state import TransitionError
+from tandem.core.errors import TandemError
+
+logger = logging.getLogger(__name__)
+FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+def error_body(code: str, message: str, details: object | None = None) -> dict[str, object]:
+    """Return the JSON shape of every error response."""
+    body: dict[str, object] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details  # type: ignore[index]
+    return body
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, object]]]:
+    details = []
+    messages = []
+    for err in exc.errors():
+        location = ".".join(str(part) for part in err.get("loc", ()) if part != "body")
+        if err.get("type") == "json_invalid":
+            messages.append("request body is not valid JSON")
+        else:
+            messages.append(f"{location or 'body'}: {err.get('msg')}")
+        details.append({"field": location, "problem": err.get("msg"), "type": err.get("type")})
+    return "; ".join(messages) or "invalid request", details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+
+    @app.exception_handler(TandemError)
+    async def _tandem_error(_request: Request, exc: TandemError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+
+    @app.exception_handler(TransitionError)
+    async def _transition_error(_request: Request, exc: TransitionError) -> JSONResponse:
+        return JSONResponse(error_body("conflict", str(exc)), status_code=409)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, details = _describe_validation(exc)
+        status = 400 if any(d["type"] == "json_invalid" for d in details) else 422
+        return JSONResponse(error_body("invalid", message, details), status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status_code, "error"
+        )
+        message = str(exc.detail)
+        if message == FASTAPI_BODY_PARSE_ERROR:
+            # FastAPI says this when the body is not decodable (e.g. not UTF-8); say what to fix.
+            message = "request body is not valid UTF-8 JSON"
+        return JSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("server_error", "something went wrong on our side; please try again"),
+            status_code=500,
+        )

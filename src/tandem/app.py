@@ -1,0 +1,86 @@
+"""Build the FastAPI application: one function, configured entirely by Settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from tandem import __version__
+from tandem.api.errors import install_error_handlers
+from tandem.api.middleware import BodySizeLimit
+from tandem.config import Settings, get_settings
+from tandem.conversations.views import router as conversations_router
+from tandem.db.migrate import upgrade
+from tandem.db.session import get_engine, session_factory
+from tandem.jobs.worker import Worker
+from tandem.live import set_broker
+from tandem.live.broker import make_broker
+from tandem.triage import flows as _flows  # noqa: F401 - registers the message job handler
+from tandem.triage.pipeline import warm_up
+from tandem.users.views import router as users_router
+from tandem.widget.views import router as widget_router
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+    """Return the Tandem web app; it migrates the database and starts the worker on startup."""
+    settings = settings or get_settings()
+    url = settings.resolved_database_url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.auto_migrate:
+        upgrade(url)
+    factory = session_factory(get_engine(url))
+    broker = make_broker(settings.redis_url)
+    set_broker(broker)
+    worker = Worker(factory)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await broker.start()
+        if run_worker:
+            # Load the models before the first customer message instead of during it.
+            threading.Thread(target=warm_up, name="tandem-warm-up", daemon=True).start()
+            worker.start()
+        try:
+            yield
+        finally:
+            if run_worker:
+                worker.stop()
+            await broker.stop()
+
+    app = FastAPI(
+        title="Tandem",
+        version=__version__,
+        description="Human + AI customer-support desk. The widget API is a stable public contract.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.session_factory = factory
+    app.state.worker = worker
+    install_error_handlers(app)
+    # The widget is embedded on customers' own sites, so its API is called cross-origin.
+    # No credentials: the widget uses bearer tokens, and team cookies never go cross-site.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_credentials=False,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Tandem-Widget-Key", "Last-Event-ID"],
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_message_chars * 4 + 64_000)
+    app.include_router(widget_router)
+    app.include_router(users_router)
+    app.include_router(conversations_router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Say the process is up."""
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,148 @@
+"""AI commands: import knowledge, train the intent model, benchmark triage."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tandem.cli.main import app, cli_transaction, console, fail
+from tandem.cli.progress import progress_bar
+from tandem.core.errors import TandemError
+from tandem.db.session import scope_session
+from tandem.workspaces.service import get_workspace_by_name
+
+kb_app = typer.Typer(help="Knowledge base: articles and approved answers.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print JSON.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(bench_app, name="bench")
+
+WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace name.")]
+
+
+@kb_app.command("import")
+def kb_import(
+    files: Annotated[list[Path], typer.Argument(help=".md, .html or .csv files")],
+    workspace: WorkspaceOpt,
+    answers: Annotated[
+        bool,
+        typer.Option(
+            "--answers",
+            help="CSV rows with an intent column become approved answers the AI may send.",
+        ),
+    ] = False,
+) -> None:
+    """Import articles (chunked and embedded for retrieval), or approved answers per intent."""
+    from tandem.knowledge.importers import read_documents
+    from tandem.knowledge.service import import_documents, upsert_answer
+    from tandem.triage.embedders import get_embedder
+    from tandem.triage.pipeline import SIGNAL_EMBEDDER
+
+    documents = []
+    try:
+        for path in files:
+            documents.extend(read_documents(path))
+    except TandemError as exc:
+        raise fail(exc.message) from None
+    with cli_transaction() as session:
+        ws = get_workspace_by_name(session, workspace)
+        scope_session(session, ws.id)
+        if answers:
+            with_intent = [d for d in documents if d.intent]
+            if not with_intent:
+                raise fail("--answers needs a CSV with an 'intent' column")
+            for doc in with_intent:
+                upsert_answer(
+                    session,
+                    workspace_id=ws.id,
+                    intent=doc.intent or "",
+                    title=doc.title,
+                    body=doc.body,
+                )
+            console.print(
+                f"Imported {len(with_intent)} approved answers into {ws.name}.", highlight=False
+            )
+            return
+        with progress_bar() as update:
+            result = import_documents(
+                session,
+                workspace_id=ws.id,
+                documents=documents,
+                embedder=get_embedder(SIGNAL_EMBEDDER),
+                progress=lambda done, total: update("embedding articles", done, total),
+            )
+    console.print(
+        f"Imported {result.articles} articles ({result.chunks} chunks) into {workspace}.",
+        highlight=False,
+    )
+
+
+@app.command()
+def train(
+    workspace: WorkspaceOpt,
+    data: Annotated[
+        Path | None, typer.Option(help="Labelled CSV or JSONL to add before training.")
+    ] = None,
+    text_column: Annotated[str, typer.Option(help="Column with the message text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column with the intent label.")] = "label",
+    embedder: Annotated[
+        str | None, typer.Option(help="Embedder name (default: the model's).")
+    ] = None,
+) -> None:
+    """Train the workspace's intent model on its examples and activate the new version."""
+    from tandem.knowledge.service import add_training_examples
+    from tandem.triage.evaluation import DataError, load_labeled_rows
+    from tandem.triage.service import train_model
+
+    rows: list[tuple[str, str]] = []
+    if data is not None:
+        try:
+            texts, labels = load_labeled_rows(
+                data, text_column=text_column, label_column=label_column
+            )
+        except DataError as exc:
+            raise fail(str(exc)) from None
+        rows = list(zip(texts, labels, strict=True))
+    with cli_transaction() as session:
+        ws = get_workspace_by_name(session, workspace)
+        scope_session(session, ws.id)
+        if rows:
+            added = add_training_examples(session, workspace_id=ws.id, rows=rows, source="import")
+            console.print(f"Added {added} labelled examples.", highlight=False)
+        with progress_bar() as update:
+            version = train_model(session, workspace=ws, embedder_name=embedder, progress=update)
+        description = dict(version.description)
+    console.print(f"Model version {version.version} is active for {workspace}.", highlight=False)
+    console.print_json(json.dumps(description, default=str))
+
+
+@bench_app.command("triage")
+def bench_triage(
+    messages: Annotated[
+        Path | None, typer.Option(help="CSV of messages to triage (default: the demo store's).")
+    ] = None,
+    text_column: Annotated[str, typer.Option()] = "text",
+    count: Annotated[int, typer.Option(min=10, help="How many messages to time.")] = 500,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON here.")] = None,
+) -> None:
+    """Time the whole per-message triage (all signals + intent) on a trained model."""
+    from tandem.triage.bench import run_triage_benchmark
+
+    with progress_bar() as update:
+        try:
+            result = run_triage_benchmark(
+                messages_path=messages, text_column=text_column, count=count, progress=update
+            )
+        except (TandemError, ValueError) as exc:
+            raise fail(str(exc)) from None
+    text = json.dumps(result, indent=2)
+    if json_out:
+        json_out.write_text(text + "\n", encoding="utf-8")
+        console.print(
+            f"latency p50 {result['latency_ms_p50']} ms, p95 {result['latency_ms_p95']} ms"
+        )
+    else:
+        sys.stdout.write(text + "\n")

@@ -1,0 +1,74 @@
+"""Conversations and their messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tandem.conversations.state import Status
+from tandem.customers.models import Customer
+from tandem.db.base import Base, TenantScoped, new_id, utcnow
+
+
+class Conversation(TenantScoped, Base):
+    """A thread between one customer and the desk, owned by the AI or a human at any moment."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_workspace_status", "workspace_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(20), default="widget")
+    # Changed only by tandem.conversations.state via tandem.conversations.service.
+    status: Mapped[str] = mapped_column(String(20), default=Status.AI.value)
+    assignee_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, default=None
+    )
+    priority: Mapped[int] = mapped_column(default=1)  # 0 low, 1 normal, 2 high, 3 urgent
+    language: Mapped[str | None] = mapped_column(String(10), default=None)
+    subject: Mapped[str | None] = mapped_column(String(200), default=None)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    customer_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_message_at: Mapped[datetime | None] = mapped_column(default=None)
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_human_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    customer: Mapped[Customer] = relationship(lazy="select")
+
+    @property
+    def status_enum(self) -> Status:
+        """Return the status as the state machine's enum."""
+        return Status(self.status)
+
+
+class Message(TenantScoped, Base):
+    """One message; `seq` orders a conversation's messages without gaps or ties."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int]
+    author: Mapped[str] = mapped_column(String(20))  # customer | ai | agent | system
+    author_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    text: Mapped[str] = mapped_column(Text)
+    # Private notes are for the team only and never shown to the customer.
+    is_private: Mapped[bool] = mapped_column(default=False)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

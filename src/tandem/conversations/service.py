@@ -1,0 +1,302 @@
+"""Every write to conversations and messages happens here, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tandem.conversations import state
+from tandem.conversations.models import Conversation, Message
+from tandem.conversations.state import Action, Status, Transition
+from tandem.core.errors import ConflictError, NotFoundError, ValidationError
+from tandem.core.security import hash_token
+from tandem.customers.service import get_or_create_customer
+from tandem.db.base import new_secret, utcnow
+from tandem.events.service import record
+from tandem.jobs.service import enqueue
+from tandem.live import notify_conversation
+
+
+class Author(StrEnum):
+    """Who wrote a message."""
+
+    CUSTOMER = "customer"
+    AI = "ai"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+PRIORITY_NAMES = {0: "low", 1: "normal", 2: "high", 3: "urgent"}
+
+
+def check_text(text: object, *, max_chars: int) -> str:
+    """Return message text if it is acceptable, or raise ValidationError saying why."""
+    if not isinstance(text, str):
+        raise ValidationError("text must be a string")
+    if not text.strip():
+        raise ValidationError("text must not be empty")
+    if len(text) > max_chars:
+        raise ValidationError(f"text is {len(text)} characters; the limit is {max_chars}")
+    if "\x00" in text:
+        raise ValidationError("text must not contain NUL characters")
+    return text
+
+
+@dataclass(frozen=True)
+class StartedConversation:
+    """A new conversation and the customer's bearer token (shown once)."""
+
+    conversation: Conversation
+    customer_token: str
+
+
+def start_conversation(
+    session: Session,
+    *,
+    workspace_id: str,
+    channel: str = "widget",
+    customer_name: str | None = None,
+    customer_email: str | None = None,
+) -> StartedConversation:
+    """Open a conversation owned by the AI, for a new or returning customer."""
+    customer = get_or_create_customer(
+        session, workspace_id=workspace_id, name=customer_name, email=customer_email
+    )
+    token = new_secret("ct_")
+    conversation = Conversation(
+        workspace_id=workspace_id,
+        customer_id=customer.id,
+        channel=channel,
+        status=Status.AI.value,
+        customer_token_hash=hash_token(token),
+    )
+    session.add(conversation)
+    session.flush()
+    record(
+        session,
+        workspace_id=workspace_id,
+        conversation_id=conversation.id,
+        type="conversation.created",
+        actor_type="customer",
+        actor_id=customer.id,
+        data={"channel": channel},
+    )
+    notify_conversation(
+        session, workspace_id=workspace_id, conversation_id=conversation.id, kind="conversation"
+    )
+    return StartedConversation(conversation=conversation, customer_token=token)
+
+
+def get_conversation(session: Session, conversation_id: str, *, lock: bool = False) -> Conversation:
+    """Return a conversation visible to this session (FOR UPDATE when lock is set)."""
+    query = select(Conversation).where(Conversation.id == conversation_id)
+    if lock:
+        query = query.with_for_update()
+    conversation = session.scalar(query)
+    if conversation is None:
+        raise NotFoundError("conversation not found")
+    return conversation
+
+
+def get_conversation_for_customer(
+    session: Session, conversation_id: str, customer_token: str | None, *, lock: bool = False
+) -> Conversation:
+    """Return the conversation a customer token opens; any mismatch looks like 'not found'."""
+    if not customer_token:
+        raise NotFoundError("conversation not found")
+    query = select(Conversation).where(
+        Conversation.id == conversation_id,
+        Conversation.customer_token_hash == hash_token(customer_token),
+    )
+    if lock:
+        query = query.with_for_update()
+    conversation = session.scalar(query)
+    if conversation is None:
+        raise NotFoundError("conversation not found")
+    return conversation
+
+
+def change_status(
+    session: Session,
+    conversation: Conversation,
+    action: Action,
+    *,
+    actor_type: str,
+    actor_id: str | None = None,
+    assignee_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Transition:
+    """Move a conversation through the ownership state machine and log why."""
+    transition = state.apply(
+        conversation.status_enum, action, had_human_owner=conversation.assignee_id is not None
+    )
+    now = utcnow()
+    if action is Action.ASSIGN:
+        if assignee_id is None:
+            raise ValidationError("assign needs an assignee")
+        conversation.assignee_id = assignee_id
+    elif action is Action.HAND_BACK:
+        conversation.assignee_id = None
+    elif action is Action.ESCALATE:
+        conversation.escalated_at = now
+    elif action is Action.RESOLVE:
+        conversation.resolved_at = now
+    elif action is Action.REOPEN:
+        conversation.resolved_at = None
+    conversation.status = transition.after.value
+    conversation.updated_at = now
+    record(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        type=f"conversation.{action.value}",
+        actor_type=actor_type,
+        actor_id=actor_id,
+        data={
+            "from": transition.before.value,
+            "to": transition.after.value,
+            **({"assignee_id": assignee_id} if assignee_id else {}),
+            **(data or {}),
+        },
+    )
+    notify_conversation(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        kind="status",
+        status=transition.after.value,
+    )
+    return transition
+
+
+def post_message(
+    session: Session,
+    conversation: Conversation,
+    *,
+    author: Author,
+    text: str,
+    max_chars: int,
+    user_id: str | None = None,
+    is_private: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> Message:
+    """Append a message to a locked conversation, applying the ownership rules it implies."""
+    text = check_text(text, max_chars=max_chars)
+    status = conversation.status_enum
+    if author is Author.AI:
+        state.ensure_ai_may_speak(status)
+    if author is Author.CUSTOMER and status is Status.RESOLVED:
+        change_status(session, conversation, Action.REOPEN, actor_type="customer")
+    if author is Author.AGENT and not is_private:
+        _take_ownership_for_reply(session, conversation, user_id)
+    now = utcnow()
+    conversation.last_seq += 1
+    conversation.last_message_at = now
+    conversation.updated_at = now
+    message = Message(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        seq=conversation.last_seq,
+        author=author.value,
+        author_user_id=user_id,
+        text=text,
+        is_private=is_private,
+        meta=meta or {},
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    if author is Author.CUSTOMER:
+        enqueue(
+            session,
+            kind="process_customer_message",
+            workspace_id=conversation.workspace_id,
+            payload={"message_id": message.id},
+        )
+    notify_conversation(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        kind="message",
+        seq=message.seq,
+    )
+    return message
+
+
+def _take_ownership_for_reply(
+    session: Session, conversation: Conversation, user_id: str | None
+) -> None:
+    # An agent replying is a human taking over: the AI must fall silent from this point.
+    if user_id is None:
+        raise ValidationError("an agent reply needs the agent")
+    if conversation.status_enum is Status.RESOLVED:
+        change_status(session, conversation, Action.REOPEN, actor_type="user", actor_id=user_id)
+    if conversation.status_enum is not Status.HUMAN or conversation.assignee_id is None:
+        change_status(
+            session,
+            conversation,
+            Action.ASSIGN,
+            actor_type="user",
+            actor_id=user_id,
+            assignee_id=user_id,
+        )
+    if conversation.first_human_response_at is None:
+        conversation.first_human_response_at = utcnow()
+
+
+def list_messages(
+    session: Session,
+    conversation_id: str,
+    *,
+    after_seq: int = 0,
+    include_private: bool = False,
+) -> Sequence[Message]:
+    """Return a conversation's messages in order, after a sequence number."""
+    query = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+        .order_by(Message.seq)
+    )
+    if not include_private:
+        query = query.where(Message.is_private.is_(False))
+    return session.scalars(query).all()
+
+
+def list_conversations(
+    session: Session,
+    *,
+    statuses: Sequence[Status] | None = None,
+    assignee_id: str | None = None,
+    customer_id: str | None = None,
+    limit: int = 50,
+    updated_before: datetime | None = None,
+) -> Sequence[Conversation]:
+    """Return the session's workspace conversations, most recently active first."""
+    query = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id)
+    if statuses:
+        query = query.where(Conversation.status.in_([s.value for s in statuses]))
+    if assignee_id:
+        query = query.where(Conversation.assignee_id == assignee_id)
+    if customer_id:
+        query = query.where(Conversation.customer_id == customer_id)
+    if updated_before:
+        query = query.where(Conversation.updated_at < updated_before)
+    return session.scalars(query.limit(limit)).all()
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """Return how many conversations are in each status."""
+    rows = session.execute(select(Conversation.status, func.count()).group_by(Conversation.status))
+    return {status: count for status, count in rows}
+
+
+def ensure_assignable(conversation: Conversation) -> None:
+    """Raise ConflictError if a conversation cannot be assigned in its current status."""
+    if Action.ASSIGN not in state.allowed_actions(conversation.status_enum):
+        raise ConflictError(f"cannot assign a conversation that is {conversation.status}")

@@ -1,0 +1,168 @@
+"""The team's conversation API: list, read, reply, assign, change status, follow live."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from tandem.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from tandem.conversations import service
+from tandem.conversations.schemas import (
+    AgentMessageOut,
+    ConversationDetail,
+    ConversationSummary,
+)
+from tandem.conversations.service import Author
+from tandem.conversations.state import Action, Status
+from tandem.core.errors import ValidationError
+from tandem.live.sse import conversation_stream, last_event_id, message_loader
+from tandem.users.service import get_user
+
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+
+
+class ReplyIn(BaseModel):
+    """An agent's reply, or a private note when `private` is true."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    private: bool = False
+
+
+class StatusIn(BaseModel):
+    """A status change: resolve, hand back to the AI, reopen, or escalate to a human."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["resolve", "hand_back", "reopen", "escalate"]
+    reason: str | None = Field(None, max_length=500)
+
+
+class AssignIn(BaseModel):
+    """Who takes the conversation; omit user_id to claim it yourself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | None = None
+
+
+def _detail(session: Any, conversation: Any) -> ConversationDetail:
+    messages = service.list_messages(session, conversation.id, include_private=True)
+    summary = ConversationSummary.of(conversation)
+    return ConversationDetail(
+        **summary.model_dump(), messages=[AgentMessageOut.of(m) for m in messages]
+    )
+
+
+@router.get("", response_model=list[ConversationSummary])
+def list_conversations(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    status: Annotated[list[Status] | None, Query()] = None,
+    mine: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    updated_before: datetime | None = None,
+) -> list[ConversationSummary]:
+    """List the workspace's conversations, most recently active first."""
+    rows = service.list_conversations(
+        session,
+        statuses=status,
+        assignee_id=principal.user.id if mine else None,
+        limit=limit,
+        updated_before=updated_before,
+    )
+    return [ConversationSummary.of(c) for c in rows]
+
+
+@router.get("/{conversation_id}", response_model=ConversationDetail)
+def read_conversation(
+    conversation_id: str, principal: CurrentPrincipal, session: SessionDep
+) -> ConversationDetail:
+    """Return a conversation with all its messages, private notes included."""
+    return _detail(session, service.get_conversation(session, conversation_id))
+
+
+@router.post("/{conversation_id}/messages", status_code=201, response_model=AgentMessageOut)
+def reply(
+    conversation_id: str,
+    body: ReplyIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> AgentMessageOut:
+    """Post an agent reply (taking ownership from the AI) or a private note."""
+    conversation = service.get_conversation(session, conversation_id, lock=True)
+    message = service.post_message(
+        session,
+        conversation,
+        author=Author.AGENT,
+        text=body.text,
+        user_id=principal.user.id,
+        is_private=body.private,
+        max_chars=settings.max_message_chars,
+    )
+    return AgentMessageOut.of(message)
+
+
+@router.post("/{conversation_id}/assign", response_model=ConversationSummary)
+def assign(
+    conversation_id: str, body: AssignIn, principal: CurrentPrincipal, session: SessionDep
+) -> ConversationSummary:
+    """Assign a conversation to a team member of this workspace, or claim it."""
+    conversation = service.get_conversation(session, conversation_id, lock=True)
+    assignee = get_user(session, body.user_id) if body.user_id else principal.user
+    if not assignee.is_active:
+        raise ValidationError("cannot assign to a deactivated user")
+    service.ensure_assignable(conversation)
+    service.change_status(
+        session,
+        conversation,
+        Action.ASSIGN,
+        actor_type="user",
+        actor_id=principal.user.id,
+        assignee_id=assignee.id,
+    )
+    return ConversationSummary.of(conversation)
+
+
+@router.post("/{conversation_id}/status", response_model=ConversationSummary)
+def change_status(
+    conversation_id: str, body: StatusIn, principal: CurrentPrincipal, session: SessionDep
+) -> ConversationSummary:
+    """Resolve, reopen, hand back to the AI, or escalate a conversation."""
+    conversation = service.get_conversation(session, conversation_id, lock=True)
+    service.change_status(
+        session,
+        conversation,
+        Action(body.action),
+        actor_type="user",
+        actor_id=principal.user.id,
+        data={"reason": body.reason} if body.reason else None,
+    )
+    return ConversationSummary.of(conversation)
+
+
+@router.get("/{conversation_id}/events", response_class=StreamingResponse)
+def follow(
+    conversation_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    after: Annotated[int | None, Query(ge=0)] = None,
+) -> StreamingResponse:
+    """Stream a conversation's new messages (notes included) and status as server-sent events."""
+    service.get_conversation(session, conversation_id)
+    workspace_id = principal.workspace_id
+    load = message_loader(
+        request.app.state.session_factory,
+        workspace_id=workspace_id,
+        conversation_id=conversation_id,
+        include_private=True,
+        to_json=lambda m: AgentMessageOut.of(m).model_dump(mode="json"),
+    )
+    return conversation_stream(request, conversation_id, load, last_event_id(request, after))

@@ -1,0 +1,28 @@
+"""Import every table so the metadata (and Alembic) sees the whole schema."""
+
+from tandem.conversations.models import Conversation, Message
+from tandem.customers.models import Customer
+from tandem.db.base import Base
+from tandem.events.models import Event
+from tandem.jobs.models import Job
+from tandem.knowledge.models import Answer, Article, Chunk, TrainingExample
+from tandem.triage.models import ModelVersion
+from tandem.users.models import ApiToken, User
+from tandem.workspaces.models import Workspace
+
+__all__ = [
+    "Answer",
+    "ApiToken",
+    "Article",
+    "Base",
+    "Chunk",
+    "Conversation",
+    "Customer",
+    "Event",
+    "Job",
+    "Message",
+    "ModelVersion",
+    "TrainingExample",
+    "User",
+    "Workspace",
+]

@@ -1,0 +1,141 @@
+"""Engines and sessions: SQLite serialises writers, scoped sessions filter by workspace."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
+
+from tandem.db.base import TenantScoped
+
+logger = logging.getLogger(__name__)
+
+WORKSPACE_KEY = "workspace_id"
+AFTER_COMMIT_KEY = "after_commit"
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling defers BEGIN until the first write, so two
+    # transactions that both read then write deadlock with "database is locked". We take
+    # the write lock at BEGIN (IMMEDIATE) and wait for it (busy_timeout): writers queue up.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for a URL, with SQLite set up for a multi-threaded server."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine(url: str) -> Engine:
+    """Return the process-wide engine for a URL."""
+    with _engines_lock:
+        if url not in _engines:
+            _engines[url] = make_engine(url)
+        return _engines[url]
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests and shutdown)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return a session factory bound to an engine."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_workspace(state: ORMExecuteState) -> None:
+    # The one place workspace isolation is applied: once a session is scoped, every ORM
+    # SELECT of a tenant table (including relationship loads) is filtered to that workspace.
+    workspace_id = state.session.info.get(WORKSPACE_KEY)
+    if workspace_id is None or not state.is_select:
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.workspace_id == workspace_id,
+            include_aliases=True,
+        )
+    )
+
+
+def scope_session(session: Session, workspace_id: str) -> None:
+    """Restrict every later read in this session to one workspace."""
+    current = session.info.get(WORKSPACE_KEY)
+    if current is not None and current != workspace_id:
+        raise RuntimeError("a session cannot be re-scoped to another workspace")
+    session.info[WORKSPACE_KEY] = workspace_id
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run callback after the session's transaction commits (never if it rolls back)."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            # The data is committed; a failed notification must not turn into an error reply.
+            logger.exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(AFTER_COMMIT_KEY, None)
+
+
+@contextmanager
+def transaction(
+    factory: sessionmaker[Session], workspace_id: str | None = None
+) -> Iterator[Session]:
+    """Open a session, commit on success, roll back on error (the caller owns the transaction)."""
+    session = factory()
+    if workspace_id is not None:
+        scope_session(session, workspace_id)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,71 @@
+"""Seed the demo workspace once: a store, its team, and its FAQ knowledge."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tandem.db.session import scope_session
+from tandem.demo.knowledge import load_faq
+from tandem.triage.service import TrainProgress, train_model
+from tandem.users.models import Role
+from tandem.users.service import create_user
+from tandem.workspaces.models import Workspace
+from tandem.workspaces.service import create_workspace
+
+DEMO_WORKSPACE = "demo"
+DEMO_AGENT_EMAIL = "agent@demo.tandem"
+DEMO_AGENT_PASSWORD = "demo-agent-pass"  # noqa: S105 - a published demo login, printed on start
+DEMO_TEAM = [
+    ("admin@demo.tandem", "Ada Admin", Role.ADMIN, "demo-admin-pass"),
+    ("supervisor@demo.tandem", "Sam Supervisor", Role.SUPERVISOR, "demo-super-pass"),
+    (DEMO_AGENT_EMAIL, "Alex Agent", Role.AGENT, DEMO_AGENT_PASSWORD),
+]
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """What the demo command prints."""
+
+    workspace_name: str
+    widget_key: str
+    created: bool
+
+
+def load_demo_content() -> dict[str, Any]:
+    """Return the demo store's FAQ content shipped with the package."""
+    text = resources.files("tandem.demo").joinpath("store_faq.json").read_text(encoding="utf-8")
+    content: dict[str, Any] = json.loads(text)
+    return content
+
+
+def seed_demo(
+    session: Session, *, train: bool = True, progress: TrainProgress | None = None
+) -> SeedResult:
+    """Create the demo workspace, team, FAQ knowledge and trained model unless it exists."""
+    existing = session.scalar(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))
+    if existing is not None:
+        return SeedResult(DEMO_WORKSPACE, existing.widget_key, created=False)
+    content = load_demo_content()
+    workspace = create_workspace(
+        session,
+        name=DEMO_WORKSPACE,
+        settings={
+            "store": content["store"],
+            "languages": content["store"].get("languages", ["en"]),
+        },
+    )
+    for email, name, role, password in DEMO_TEAM:
+        create_user(
+            session, workspace_id=workspace.id, email=email, name=name, password=password, role=role
+        )
+    scope_session(session, workspace.id)
+    load_faq(session, workspace_id=workspace.id, content=content)
+    if train:
+        train_model(session, workspace=workspace, progress=progress)
+    return SeedResult(DEMO_WORKSPACE, workspace.widget_key, created=True)

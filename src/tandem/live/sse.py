@@ -1,0 +1,102 @@
+"""Server-sent events for one conversation: replay from the database, then follow pokes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from tandem.conversations.models import Message
+from tandem.db.session import transaction
+from tandem.live import get_broker
+from tandem.live.broker import conversation_channel
+
+KEEPALIVE_SECONDS = 15.0
+
+# Returns (events to send, the last sequence number they cover); runs in a worker thread.
+Loader = Callable[[int], tuple[list[dict[str, Any]], int]]
+
+
+def format_event(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
+    """Return one SSE frame."""
+    lines = [f"event: {event}"]
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.append("data: " + json.dumps(data, separators=(",", ":"), default=str))
+    return "\n".join(lines) + "\n\n"
+
+
+def last_event_id(request: Request, after: int | None) -> int:
+    """Return where a reconnecting client left off (Last-Event-ID wins over ?after=)."""
+    header = request.headers.get("last-event-id", "")
+    if header.isdigit():
+        return int(header)
+    return max(after or 0, 0)
+
+
+async def _follow(
+    request: Request, conversation_id: str, load: Loader, after_seq: int
+) -> AsyncIterator[str]:
+    async with get_broker().subscribe(conversation_channel(conversation_id)) as queue:
+        cursor = after_seq
+        yield "retry: 2000\n\n"
+        while True:
+            events, cursor = await anyio.to_thread.run_sync(load, cursor)
+            for frame in events:
+                yield format_event(frame["event"], frame["data"], frame.get("id"))
+            try:
+                await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+                # Coalesce bursts: one database read covers every poke queued so far.
+                while not queue.empty():
+                    queue.get_nowait()
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield ": keep-alive\n\n"
+
+
+def conversation_stream(
+    request: Request, conversation_id: str, load: Loader, after_seq: int
+) -> StreamingResponse:
+    """Return an SSE response that streams a conversation's new messages and status."""
+    return StreamingResponse(
+        _follow(request, conversation_id, load, after_seq),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def message_loader(
+    factory: sessionmaker[Session],
+    *,
+    workspace_id: str,
+    conversation_id: str,
+    include_private: bool,
+    to_json: Callable[[Message], dict[str, Any]],
+) -> Loader:
+    """Return a loader that reads messages after a cursor, plus the status when it changes."""
+    from tandem.conversations import service
+
+    seen = {"status": ""}
+
+    def load(cursor: int) -> tuple[list[dict[str, Any]], int]:
+        with transaction(factory, workspace_id) as session:
+            current = service.get_conversation(session, conversation_id)
+            messages = service.list_messages(
+                session, conversation_id, after_seq=cursor, include_private=include_private
+            )
+            frames: list[dict[str, Any]] = [
+                {"event": "message", "id": m.seq, "data": to_json(m)} for m in messages
+            ]
+            if current.status != seen["status"]:
+                seen["status"] = current.status
+                frames.append({"event": "status", "data": {"status": current.status}})
+            return frames, (messages[-1].seq if messages else cursor)
+
+    return load

@@ -1,0 +1,65 @@
+"""People who log in (admins, supervisors, agents) and their credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tandem.db.base import Base, TenantScoped, new_id, utcnow
+
+
+class Role(StrEnum):
+    """What a user may do; each role includes the ones below it."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """Return the role's position in the hierarchy (agent lowest)."""
+        return [Role.AGENT, Role.SUPERVISOR, Role.ADMIN].index(self)
+
+    def includes(self, other: Role) -> bool:
+        """Return whether this role may do what `other` may do."""
+        return self.rank >= other.rank
+
+
+class User(TenantScoped, Base):
+    """A member of a workspace's support team."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # Email is unique across the installation so login needs no workspace picker.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20), default=Role.AGENT.value)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TokenKind(StrEnum):
+    """Why a token exists: a browser login or an integration's API key."""
+
+    SESSION = "session"
+    API = "api"
+
+
+class ApiToken(TenantScoped, Base):
+    """A bearer credential; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,147 @@
+"""Create users, check passwords, issue and resolve bearer tokens."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tandem.core.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from tandem.core.security import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    hash_token,
+    verify_password,
+)
+from tandem.db.base import new_secret, utcnow
+from tandem.users.models import ApiToken, Role, TokenKind, User
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verifying against a real hash when the email is unknown keeps login timing uniform.
+    return hash_password("not-a-real-password")
+
+
+def normalise_email(email: str) -> str:
+    """Return the canonical form of an email address, or raise ValidationError."""
+    email = email.strip().lower()
+    if len(email) > 254 or not EMAIL_PATTERN.match(email):
+        raise ValidationError(f"{email!r} is not a valid email address")
+    return email
+
+
+def create_user(
+    session: Session,
+    *,
+    workspace_id: str,
+    email: str,
+    name: str,
+    password: str,
+    role: Role = Role.AGENT,
+) -> User:
+    """Create a user with an argon2-hashed password; emails are unique installation-wide."""
+    email = normalise_email(email)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if not name.strip():
+        raise ValidationError("name must not be empty")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ConflictError(f"a user with email {email} already exists")
+    user = User(
+        workspace_id=workspace_id,
+        email=email,
+        name=name.strip(),
+        role=Role(role).value,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User:
+    """Return the active user with these credentials, or raise AuthenticationError."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        verify_password(_dummy_hash(), password)
+        raise AuthenticationError("wrong email or password")
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        raise AuthenticationError("wrong email or password")
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as shown once to its owner; only the hash is stored."""
+
+    token: str
+    record: ApiToken
+
+
+def issue_token(
+    session: Session,
+    *,
+    user: User,
+    kind: TokenKind,
+    name: str = "",
+    lifetime: timedelta | None = None,
+) -> IssuedToken:
+    """Create a session or API token for a user and return its one-time plaintext."""
+    raw = new_secret("tdm_" if kind is TokenKind.API else "")
+    record = ApiToken(
+        workspace_id=user.workspace_id,
+        user_id=user.id,
+        kind=kind.value,
+        name=name,
+        token_hash=hash_token(raw),
+        expires_at=utcnow() + lifetime if lifetime else None,
+    )
+    session.add(record)
+    session.flush()
+    return IssuedToken(token=raw, record=record)
+
+
+def resolve_token(session: Session, raw: str | None, *, kind: TokenKind) -> tuple[User, ApiToken]:
+    """Return the active user and token record behind a bearer token, or raise."""
+    if not raw:
+        raise AuthenticationError("authentication required")
+    record = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(raw), ApiToken.kind == kind.value)
+    )
+    now = utcnow()
+    if record is None or (record.expires_at is not None and record.expires_at <= now):
+        raise AuthenticationError("invalid or expired credentials")
+    user = session.get(User, record.user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationError("invalid or expired credentials")
+    # Touch at most once a minute so reads do not turn into writes on every request.
+    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+        record.last_used_at = now
+    return user, record
+
+
+def revoke_token(session: Session, raw: str) -> None:
+    """Delete a token so it can no longer be used."""
+    record = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    if record is not None:
+        session.delete(record)
+
+
+def list_users(session: Session) -> list[User]:
+    """Return the users visible to the session's workspace scope."""
+    return list(session.scalars(select(User).order_by(User.created_at)))
+
+
+def get_user(session: Session, user_id: str) -> User:
+    """Return a user in the session's workspace scope."""
+    user = session.scalar(select(User).where(User.id == user_id))
+    if user is None:
+        raise NotFoundError("user not found")
+    return user
