@@ -1,0 +1,1 @@
+"""Handoff from the AI front line to a human agent."""

@@ -1,0 +1,73 @@
+"""What the AI may say: approved answers per intent, articles, and the training examples."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tandem.db.base import Base, TenantScoped, new_id, utcnow
+
+
+class Answer(TenantScoped, Base):
+    """The approved reply for one intent; the AI sends only this (never invents policy)."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "intent", name="uq_answers_workspace_intent"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    intent: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # False: the intent is known, but only a human may handle it (the body guides the agent).
+    ai_allowed: Mapped[bool] = mapped_column(default=True)
+    source_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Article(TenantScoped, Base):
+    """A knowledge-base document, imported from Markdown, HTML or CSV."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", name="uq_articles_workspace_source"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(500))
+    intent: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Chunk(TenantScoped, Base):
+    """A retrievable passage of an article, with its embedding."""
+
+    __tablename__ = "chunks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    heading: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text)
+    embedder: Mapped[str] = mapped_column(String(100))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TrainingExample(TenantScoped, Base):
+    """A customer message labelled with its intent (imported, seeded, or learned from humans)."""
+
+    __tablename__ = "training_examples"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str] = mapped_column(String(100), index=True)
+    source: Mapped[str] = mapped_column(String(30), default="import")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,158 @@
+"""The front line's orchestration: triage a stored customer message, then answer or escalate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from tandem.config import get_settings
+from tandem.conversations import service as conversations
+from tandem.conversations.models import Conversation, Message
+from tandem.conversations.service import Author
+from tandem.conversations.state import Action, Status
+from tandem.db.session import scope_session
+from tandem.jobs.service import register
+from tandem.knowledge.service import ApprovedAnswer, approved_answers, retriever_cache
+from tandem.triage.decision import Decision, Policy, Reason, decide
+from tandem.triage.pipeline import MAX_TRIAGE_CHARS, SIGNAL_EMBEDDER, TriageResult, embed
+from tandem.triage.responder import compose_answer, compose_handoff
+from tandem.triage.service import triage_cache
+from tandem.triage.signals.bot_loop import Turn
+from tandem.workspaces.models import Workspace
+
+HISTORY_TURNS = 4
+RELATED_MIN_SCORE = 0.35
+URGENT_REASONS = {Reason.FRUSTRATION, Reason.SENSITIVE_TOPIC, Reason.BOT_LOOP}
+
+
+@register("process_customer_message")
+def process_customer_message(session: Session, payload: dict[str, Any]) -> None:
+    """Triage a customer message; while the AI owns the conversation, answer or escalate."""
+    message = session.get(Message, payload["message_id"])
+    if message is None or message.meta.get("triage"):
+        return  # deleted, or already processed by an earlier attempt
+    scope_session(session, message.workspace_id)
+    conversation = conversations.get_conversation(session, message.conversation_id, lock=True)
+    workspace = session.get(Workspace, message.workspace_id)
+    assert workspace is not None
+    triage = triage_cache.get(session, workspace)
+    result = triage.run(message.text, _history(session, conversation, before_seq=message.seq))
+    retriever = retriever_cache.get(
+        session, workspace_id=workspace.id, embedder_name=SIGNAL_EMBEDDER
+    )
+    hits = retriever.search(result.vector, k=3) if result.vector is not None else []
+    related = [
+        {"title": hit.passage.title, "source": hit.passage.source, "score": round(hit.score, 3)}
+        for hit in hits
+        if hit.score >= RELATED_MIN_SCORE
+    ]
+    message.meta = {**message.meta, "triage": result.as_dict(), "related_articles": related}
+    if result.language and not conversation.language:
+        conversation.language = result.language
+    if conversation.status_enum is not Status.AI:
+        # A human owns it (or it is waiting for one): triage informs the agent; the AI stays silent.
+        flag_modified(message, "meta")
+        return
+    answers = approved_answers(session)
+    policy = Policy.from_settings(
+        workspace.settings or {},
+        threshold=triage.intent_model.threshold if triage.intent_model else 1.0,
+        blocked_intents=[i for i, a in answers.items() if not a.ai_allowed],
+    )
+    decision = decide(
+        result.signals(), policy, answerable_intents=[i for i, a in answers.items() if a.ai_allowed]
+    )
+    message.meta = {**message.meta, "decision": decision.as_dict()}
+    flag_modified(message, "meta")
+    if decision.answer and decision.intent is not None:
+        _answer(session, conversation, answers[decision.intent], result, decision)
+    else:
+        _escalate(session, conversation, result, decision)
+
+
+def _history(session: Session, conversation: Conversation, *, before_seq: int) -> list[Turn]:
+    rows = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.seq < before_seq)
+        .order_by(Message.seq.desc())
+        .limit(HISTORY_TURNS * 3)
+    ).all()
+    turns: list[Turn] = []
+    answered_after = False
+    for row in rows:  # newest first, so we know whether the AI answered after each turn
+        if row.author == Author.AI.value:
+            answered_after = True
+        elif row.author == Author.CUSTOMER.value and len(turns) < HISTORY_TURNS:
+            triage = row.meta.get("triage", {})
+            turns.append(
+                Turn(
+                    text=row.text[:MAX_TRIAGE_CHARS],
+                    vector=embed(SIGNAL_EMBEDDER, row.text[:MAX_TRIAGE_CHARS]),
+                    intent=triage.get("intent"),
+                    confidence=triage.get("confidence"),
+                    ai_answered=answered_after,
+                )
+            )
+            answered_after = False
+        elif row.author in (Author.AGENT.value, Author.SYSTEM.value):
+            break  # a human or a handoff reset the loop; earlier turns are another episode
+    return list(reversed(turns))
+
+
+def _answer(
+    session: Session,
+    conversation: Conversation,
+    answer: ApprovedAnswer,
+    result: TriageResult,
+    decision: Decision,
+) -> None:
+    reply = compose_answer(answer, language=result.language)
+    conversations.post_message(
+        session,
+        conversation,
+        author=Author.AI,
+        text=reply.text,
+        max_chars=max(get_settings().max_message_chars, len(reply.text)),
+        meta={
+            "intent": decision.intent,
+            "confidence": round(decision.confidence, 4),
+            "source": {
+                "kind": answer.kind,
+                "intent": answer.intent,
+                "title": reply.source_title,
+                "url": reply.source_url,
+            },
+            "model_version": result.model_version,
+        },
+    )
+
+
+def _escalate(
+    session: Session, conversation: Conversation, result: TriageResult, decision: Decision
+) -> None:
+    reasons = [r.value for r in decision.reasons]
+    if any(r in URGENT_REASONS for r in decision.reasons):
+        conversation.priority = max(conversation.priority, 2)
+    conversations.change_status(
+        session,
+        conversation,
+        Action.ESCALATE,
+        actor_type="ai",
+        data={
+            "reasons": reasons,
+            "intent": decision.intent,
+            "confidence": round(decision.confidence, 4),
+        },
+    )
+    notice = compose_handoff(language=result.language)
+    conversations.post_message(
+        session,
+        conversation,
+        author=Author.SYSTEM,
+        text=notice.text,
+        max_chars=max(get_settings().max_message_chars, len(notice.text)),
+        meta={"kind": "handoff", "reasons": reasons},
+    )

@@ -1,0 +1,161 @@
+"""Triage one customer message: every signal, from one shared embedding, in milliseconds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from tandem.triage.decision import Signals
+from tandem.triage.embedders import get_embedder, normalise
+from tandem.triage.intent import IntentModel
+from tandem.triage.signals.bot_loop import Turn, detect_bot_loop
+from tandem.triage.signals.entities import extract_entities
+from tandem.triage.signals.human_request import detect_human_request
+from tandem.triage.signals.language import detect_language
+from tandem.triage.signals.pii import find_personal_data
+from tandem.triage.signals.sensitive import detect_sensitive_topics
+from tandem.triage.signals.sentiment import score_sentiment
+
+SIGNAL_EMBEDDER = "use-m3"  # multilingual: the signals work in every supported language
+MAX_TRIAGE_CHARS = 2000
+LANGUAGE_TRUST = 0.6  # the gist of a support message is in its opening; bounds latency
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """Everything the front line learned about one message (stored on the message)."""
+
+    language: str | None
+    language_confidence: float
+    intent: str | None
+    confidence: float
+    out_of_scope: bool
+    ranked: list[tuple[str, float]]
+    entities: list[dict[str, Any]]
+    sentiment: float
+    frustration: float
+    sentiment_label: str
+    human_request: float
+    sensitive_topics: dict[str, float]
+    bot_loop: float
+    bot_loop_reasons: list[str]
+    personal_data: list[str]
+    text_is_empty: bool
+    latency_ms: float
+    model_version: int | None = None
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-able record (without the embedding)."""
+        data = asdict(self)
+        data.pop("vector")
+        data["ranked"] = [[name, round(score, 4)] for name, score in self.ranked]
+        for key in ("confidence", "sentiment", "frustration", "human_request", "bot_loop"):
+            data[key] = round(float(data[key]), 4)
+        data["sensitive_topics"] = {k: round(v, 3) for k, v in self.sensitive_topics.items()}
+        return data
+
+    def signals(self) -> Signals:
+        """Return the plain values the decision needs."""
+        return Signals(
+            text_is_empty=self.text_is_empty,
+            # A short message's language is a guess; only a confident one may trigger escalation.
+            language=self.language if self.language_confidence >= LANGUAGE_TRUST else None,
+            intent=self.intent,
+            confidence=self.confidence,
+            out_of_scope=self.out_of_scope,
+            human_request=self.human_request,
+            frustration=self.frustration,
+            sensitive_topics=self.sensitive_topics,
+            bot_loop=self.bot_loop,
+        )
+
+
+@lru_cache(maxsize=4096)
+def cached_vector(embedder_name: str, text: str) -> np.ndarray:
+    """Return one text's embedding, remembered: a conversation's earlier turns are re-read often."""
+    vector = get_embedder(embedder_name).encode([text])[0]
+    vector.setflags(write=False)
+    return vector
+
+
+def embed(name: str, text: str) -> np.ndarray:
+    """Return the text's vector under an embedder name ('a+b' concatenates cached parts)."""
+    parts = [cached_vector(part, text) for part in name.split("+")]
+    if len(parts) == 1:
+        return parts[0]
+    return normalise(np.hstack(parts)[None, :])[0]
+
+
+def warm_up() -> None:
+    """Load the embedders and signal models once, so the first real message is fast."""
+    Triage(None).run("Hello, where is my order?")
+
+
+class Triage:
+    """The per-message front line of one workspace (immutable; safe to share across threads)."""
+
+    def __init__(
+        self,
+        intent_model: IntentModel | None,
+        *,
+        languages: Collection[str] = ("en",),
+        entity_patterns: Mapping[str, str] | None = None,
+        sensitive_topics: Collection[str] | None = None,
+        model_version: int | None = None,
+    ) -> None:
+        self.intent_model = intent_model
+        self.languages = list(languages)
+        self.entity_patterns = dict(entity_patterns or {})
+        self.sensitive_topics = sensitive_topics
+        self.model_version = model_version
+
+    def run(self, text: str, history: Sequence[Turn] = ()) -> TriageResult:
+        """Triage a message given the customer's earlier turns in the conversation."""
+        started = time.perf_counter()
+        clipped = text[:MAX_TRIAGE_CHARS]
+        empty = not any(ch.isalnum() for ch in clipped)
+        language, language_confidence = detect_language(clipped)
+        vector = embed(SIGNAL_EMBEDDER, clipped)
+        intent, confidence, out_of_scope, ranked = None, 0.0, False, []
+        if self.intent_model is not None and not empty:
+            intent_vector = embed(self.intent_model.embedder_name, clipped)
+            prediction = self.intent_model.predict_embeddings(intent_vector[None, :])[0]
+            intent, confidence = prediction.intent, prediction.confidence
+            # Out of scope means "none of our intents"; a low confidence is judged by the policy.
+            out_of_scope = intent == self.intent_model.oos_label
+            ranked = list(prediction.ranked)
+        sentiment = score_sentiment(clipped, vector)
+        topics_kwargs = {} if self.sensitive_topics is None else {"enabled": self.sensitive_topics}
+        topics = detect_sensitive_topics(clipped, vector, **topics_kwargs)
+        current = Turn(
+            text=clipped, vector=vector, intent=intent, confidence=confidence, ai_answered=False
+        )
+        loop = detect_bot_loop(history, current)
+        entities = extract_entities(clipped, extra_patterns=self.entity_patterns or None)
+        return TriageResult(
+            language=language,
+            language_confidence=float(language_confidence),
+            intent=intent,
+            confidence=float(confidence),
+            out_of_scope=out_of_scope,
+            ranked=ranked,
+            entities=[{"kind": e.kind, "value": e.value} for e in entities],
+            sentiment=float(sentiment.compound),
+            frustration=float(sentiment.frustration),
+            sentiment_label=sentiment.label,
+            human_request=float(detect_human_request(clipped, vector)),
+            sensitive_topics={k: float(v) for k, v in topics.items()},
+            bot_loop=float(loop.score),
+            bot_loop_reasons=list(loop.reasons),
+            personal_data=sorted({p.kind for p in find_personal_data(clipped)}),
+            text_is_empty=empty,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            model_version=self.model_version,
+            vector=vector,
+        )

@@ -1,0 +1,138 @@
+"""Train, store and load a workspace's intent model versions; build its triage engine."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tandem.core.errors import NotFoundError, ValidationError
+from tandem.db.base import utcnow
+from tandem.knowledge.service import training_examples
+from tandem.triage.intent import IntentModel
+from tandem.triage.models import ModelVersion
+from tandem.triage.pipeline import Triage
+from tandem.workspaces.models import Workspace
+
+MIN_EXAMPLES_PER_INTENT = 5
+TrainProgress = Callable[[str, int, int], None]
+
+
+def train_model(
+    session: Session,
+    *,
+    workspace: Workspace,
+    embedder_name: str | None = None,
+    progress: TrainProgress | None = None,
+) -> ModelVersion:
+    """Train on the workspace's examples, store the artifact as a new version and activate it."""
+    texts, labels = training_examples(session)
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    usable = {label for label, n in counts.items() if n >= MIN_EXAMPLES_PER_INTENT}
+    if len(usable) < 2:
+        raise ValidationError(
+            f"training needs at least 2 intents with {MIN_EXAMPLES_PER_INTENT}+ examples each; "
+            f"this workspace has {len(usable)}"
+        )
+    rows = [(t, lab) for t, lab in zip(texts, labels, strict=True) if lab in usable]
+    target = float(workspace.settings.get("precision_target", 0.95))
+    kwargs: dict[str, Any] = {"precision_target": target, "progress": progress}
+    if embedder_name:
+        kwargs["embedder_name"] = embedder_name
+    model = IntentModel.train([t for t, _ in rows], [lab for _, lab in rows], **kwargs)
+    return store_model(session, workspace_id=workspace.id, model=model, activate=True)
+
+
+def store_model(
+    session: Session, *, workspace_id: str, model: IntentModel, activate: bool
+) -> ModelVersion:
+    """Save a trained model as the workspace's next version."""
+    latest = session.scalar(
+        select(func.max(ModelVersion.version)).where(ModelVersion.workspace_id == workspace_id)
+    )
+    version = ModelVersion(
+        workspace_id=workspace_id,
+        version=(latest or 0) + 1,
+        kind="intent",
+        artifact=model.to_bytes(),
+        description=model.describe(),
+    )
+    session.add(version)
+    session.flush()
+    if activate:
+        activate_version(session, workspace_id=workspace_id, version=version.version)
+    return version
+
+
+def activate_version(session: Session, *, workspace_id: str, version: int) -> ModelVersion:
+    """Make one version active (any version can be rolled back to); retire the others."""
+    rows = session.scalars(
+        select(ModelVersion).where(ModelVersion.workspace_id == workspace_id)
+    ).all()
+    chosen = next((row for row in rows if row.version == version), None)
+    if chosen is None:
+        raise NotFoundError(f"no model version {version}")
+    for row in rows:
+        if row.status == "active" and row is not chosen:
+            row.status = "retired"
+    chosen.status, chosen.activated_at = "active", utcnow()
+    session.flush()
+    return chosen
+
+
+def active_version(session: Session, workspace_id: str) -> ModelVersion | None:
+    """Return the workspace's active model version, if it has one."""
+    return session.scalar(
+        select(ModelVersion).where(
+            ModelVersion.workspace_id == workspace_id, ModelVersion.status == "active"
+        )
+    )
+
+
+class TriageCache:
+    """One Triage per workspace, rebuilt only when the active model or settings change."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[object, ...], Triage]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, workspace: Workspace) -> Triage:
+        """Return the workspace's triage engine, loading its active model if needed."""
+        row = session.execute(
+            select(ModelVersion.id, ModelVersion.version).where(
+                ModelVersion.workspace_id == workspace.id, ModelVersion.status == "active"
+            )
+        ).first()
+        settings = workspace.settings or {}
+        key = (
+            row.id if row else None,
+            tuple(settings.get("languages", ["en"])),
+            tuple(sorted((settings.get("entity_patterns") or {}).items())),
+        )
+        with self._lock:
+            cached = self._entries.get(workspace.id)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+        model = None
+        if row is not None:
+            artifact = session.scalar(
+                select(ModelVersion.artifact).where(ModelVersion.id == row.id)
+            )
+            model = IntentModel.from_bytes(artifact or b"")
+        triage = Triage(
+            model,
+            languages=settings.get("languages", ["en"]),
+            entity_patterns=settings.get("entity_patterns") or None,
+            model_version=row.version if row else None,
+        )
+        with self._lock:
+            self._entries[workspace.id] = (key, triage)
+        return triage
+
+
+triage_cache = TriageCache()

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+from tandem.triage.signals import detect_language
+from tandem.triage.signals.language import supported_languages
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Where is my order? It was supposed to arrive yesterday.", "en"),
+        ("Quiero hablar con una persona sobre mi pedido", "es"),
+        ("Ich möchte mit einem Mitarbeiter sprechen", "de"),
+        ("Je veux parler à un conseiller, s'il vous plaît", "fr"),
+        ("Il mio ordine non è ancora arrivato", "it"),
+        ("Meu pedido ainda não chegou", "pt"),
+        ("Mijn pakket is nog niet aangekomen", "nl"),
+        ("注文はどこですか", "ja"),
+    ],
+)
+def test_detects_common_support_languages(text: str, code: str) -> None:
+    lang, confidence = detect_language(text)
+    assert lang == code
+    assert confidence > 0.5
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀", "12345", "!!!", "<br/>"])
+def test_no_letters_means_no_language(text: str) -> None:
+    assert detect_language(text) == (None, 0.0)
+
+
+def test_short_text_has_low_confidence() -> None:
+    _, short = detect_language("agent please")
+    _, long = detect_language("I would like to talk to an agent about my missing parcel please")
+    assert short < 0.5 < long
+
+
+def test_flat_distribution_gives_no_language() -> None:
+    assert detect_language("hi")[0] is None
+
+
+def test_common_one_word_greetings() -> None:
+    assert detect_language("Hola!") == ("es", 0.5)
+    assert detect_language("danke")[0] == "de"
+
+
+def test_allowed_restricts_the_answer() -> None:
+    # Portuguese is close to Spanish; with only en/es allowed the answer must be one of them.
+    lang, confidence = detect_language("obrigado pela ajuda", allowed=["en", "es"])
+    assert lang in {"en", "es"}
+    assert confidence < 0.3  # the allowed languages hold little of the model's belief
+    assert detect_language("Wo ist meine Bestellung?", allowed=["de", "en"])[0] == "de"
+
+
+def test_bad_allowed_values_raise() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        detect_language("hello there", allowed=["xx"])
+    with pytest.raises(ValueError):
+        detect_language("hello there", allowed=[])
+    with pytest.raises(TypeError):
+        detect_language("hello there", allowed="en")
+
+
+def test_urls_and_html_are_ignored() -> None:
+    text = "<p>Bonjour, ma commande n'est pas arrivée</p> https://shop.example.com/orders/123"
+    assert detect_language(text)[0] == "fr"
+
+
+def test_supported_languages_include_the_use_languages() -> None:
+    codes = set(supported_languages())
+    assert {"en", "es", "de", "fr", "it", "pt", "nl", "pl", "ru", "tr", "ar", "zh"} <= codes

@@ -1,0 +1,391 @@
+"""The intent model: training, calibrated answers, out-of-scope escalation and its artifact."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+
+from tandem.triage.intent import (
+    ARTIFACT_VERSION,
+    ArtifactError,
+    IntentModel,
+    IntentPrediction,
+)
+
+# A dozen support intents, ten hand-written paraphrases each, plus held-out ones to test on.
+EXAMPLES: dict[str, list[str]] = {
+    "track_order": [
+        "where is my order",
+        "has my package shipped yet",
+        "can you tell me where my parcel is",
+        "my order hasn't arrived, where is it",
+        "I want to track my delivery",
+        "what's the tracking number for my purchase",
+        "when will my order get here",
+        "is my shipment on its way",
+        "how do I follow my package",
+        "status of my order please",
+    ],
+    "cancel_order": [
+        "I want to cancel my order",
+        "please cancel the purchase I just made",
+        "how can I cancel an order",
+        "stop my order, I changed my mind",
+        "cancel order number 4411",
+        "I ordered by mistake, can you cancel it",
+        "is it too late to cancel my order",
+        "I no longer want the things I ordered, cancel please",
+        "can I still cancel before it ships",
+        "undo my last order",
+    ],
+    "refund_status": [
+        "where is my refund",
+        "I still haven't received my money back",
+        "how long does a refund take",
+        "when will I get my refund",
+        "my refund hasn't shown up on my card",
+        "has my refund been processed",
+        "you promised a refund two weeks ago",
+        "status of my reimbursement",
+        "I returned the item but got no money back",
+        "how many days until the refund arrives",
+    ],
+    "reset_password": [
+        "I forgot my password",
+        "how do I reset my password",
+        "can't log in, password not working",
+        "I need a new password",
+        "the password reset email never came",
+        "locked out of my account, forgot the password",
+        "change my login password",
+        "my password is wrong and I can't sign in",
+        "help me recover my password",
+        "reset password link please",
+    ],
+    "change_address": [
+        "I need to change my delivery address",
+        "can I update the shipping address on my order",
+        "I moved, please send it to my new address",
+        "wrong address on my order",
+        "how do I edit my address",
+        "ship to a different address please",
+        "update my postal address",
+        "I typed the wrong street, can you fix the address",
+        "change where my package is delivered",
+        "new home address for deliveries",
+    ],
+    "payment_declined": [
+        "my card was declined",
+        "payment failed at checkout",
+        "why won't my credit card go through",
+        "the transaction keeps getting rejected",
+        "I can't pay, it says payment declined",
+        "checkout error when paying with my card",
+        "my payment didn't work",
+        "card refused even though I have money",
+        "why was my payment rejected",
+        "paying fails every time I try",
+    ],
+    "return_item": [
+        "how do I return an item",
+        "I want to send this back",
+        "the shoes don't fit, can I return them",
+        "what is your return policy",
+        "I need a return label",
+        "can I return something I bought last month",
+        "the product is damaged and I want to return it",
+        "how to send back a purchase",
+        "start a return for my order",
+        "I'd like to return a jacket",
+    ],
+    "opening_hours": [
+        "what are your opening hours",
+        "when is the store open",
+        "are you open on sunday",
+        "what time do you close today",
+        "what time does the shop open",
+        "opening times please",
+        "is the store open on public holidays",
+        "until what time are you open",
+        "when can I visit your shop",
+        "are you open late on fridays",
+    ],
+    "delete_account": [
+        "delete my account",
+        "I want to close my account permanently",
+        "how do I remove my profile",
+        "please erase all my data and my account",
+        "deactivate my account",
+        "I don't want an account with you anymore",
+        "how can I get rid of my account",
+        "remove my account and personal information",
+        "close my customer account",
+        "terminate my membership account",
+    ],
+    "update_email": [
+        "change the email on my account",
+        "I have a new email address",
+        "update my email please",
+        "how do I change my login email",
+        "my email address changed",
+        "use a different email for my account",
+        "replace my old email address",
+        "edit the e-mail in my profile",
+        "send emails to my new address instead",
+        "switch my account email",
+    ],
+    "shipping_cost": [
+        "how much is shipping",
+        "what does delivery cost",
+        "is shipping free",
+        "shipping fees to canada",
+        "how much do you charge for delivery",
+        "do I pay for postage",
+        "cost of express shipping",
+        "is there free delivery over fifty dollars",
+        "what are the delivery charges",
+        "how expensive is international shipping",
+    ],
+    "discount_code": [
+        "my discount code doesn't work",
+        "the promo code is invalid",
+        "how do I use a coupon",
+        "where do I enter my voucher code",
+        "coupon not applied at checkout",
+        "do you have any promo codes",
+        "the discount wasn't applied to my order",
+        "my voucher says expired",
+        "can I use two discount codes",
+        "apply a promotional code",
+    ],
+}
+HELD_OUT: dict[str, list[str]] = {
+    "track_order": ["any update on where my parcel is right now?", "track my package"],
+    "cancel_order": ["please cancel my order, I don't need it anymore", "cancel it please"],
+    "refund_status": ["my refund still hasn't arrived", "when do I get my money back"],
+    "reset_password": ["I can't remember my password", "password reset please"],
+    "change_address": ["please deliver my order to another address", "fix my shipping address"],
+    "payment_declined": ["my visa card keeps being declined", "payment not going through"],
+    "return_item": ["I want to return these trousers", "how can I send an item back"],
+    "opening_hours": ["what time do you open tomorrow", "shop hours?"],
+    "delete_account": ["please delete my profile and account", "close my account"],
+    "update_email": ["I want to change my e-mail address", "new email for my account"],
+    "shipping_cost": ["how much does delivery cost to france", "shipping price?"],
+    "discount_code": ["the coupon code is not working", "my promo code was rejected"],
+}
+OUT_OF_SCOPE = [
+    "what's the weather like tomorrow",
+    "tell me a joke",
+    "who won the football game last night",
+    "what is the capital of australia",
+    "how do I bake sourdough bread",
+    "play some music",
+    "what's the meaning of life",
+    "translate hello into japanese",
+    "how tall is mount everest",
+    "recommend a good movie",
+]
+OUT_OF_SCOPE_HELD_OUT = ["how many moons does jupiter have", "write me a poem about cats"]
+
+
+def rows(examples: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    """Flatten {intent: texts} into parallel lists."""
+    texts = [t for ts in examples.values() for t in ts]
+    labels = [label for label, ts in examples.items() for _ in ts]
+    return texts, labels
+
+
+def clusters(
+    n_classes: int, per_class: int, dim: int = 32, spread: float = 0.35, seed: int = 0
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Unit vectors scattered around random class centres (a stand-in for real embeddings)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_classes, dim))
+    y = np.repeat(np.arange(n_classes), per_class)
+    x = centres[y] / np.sqrt(dim) + spread * rng.normal(size=(len(y), dim)) / np.sqrt(dim)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), [f"intent_{k:02d}" for k in y], centres
+
+
+# ---------------------------------------------------------------- fast: synthetic embeddings
+@pytest.fixture(scope="module")
+def synthetic() -> tuple[IntentModel, np.ndarray, list[str]]:
+    """A model trained on well-separated synthetic clusters, plus fresh rows from them."""
+    x, labels, _ = clusters(8, 60, spread=0.6)
+    stages: list[tuple[str, int, int]] = []
+    model = IntentModel.train_embeddings(
+        x[::2],
+        labels[::2],
+        embedder_name="synthetic",
+        precision_target=0.9,
+        progress=lambda s, d, t: stages.append((s, d, t)),
+    )
+    assert ("cross-validate", 5, 5) in stages and stages[-1] == ("fit", 1, 1)
+    return model, x[1::2], labels[1::2]
+
+
+def test_synthetic_model_predicts_fresh_rows(synthetic) -> None:
+    model, x, labels = synthetic
+    predictions = model.predict_embeddings(x)
+    assert all(isinstance(p, IntentPrediction) for p in predictions)
+    accuracy = np.mean([p.intent == label for p, label in zip(predictions, labels, strict=True)])
+    assert accuracy >= 0.9
+    first = predictions[0]
+    assert len(first.ranked) == 3 and first.ranked[0][0] == first.intent
+    assert first.ranked[0][1] >= first.ranked[1][1] >= first.ranked[2][1]
+    assert math.isfinite(model.threshold)
+    answered = [p for p in predictions if not p.is_out_of_scope]
+    assert len(answered) >= 0.5 * len(predictions)
+    assert all(p.confidence >= model.threshold for p in answered)
+    precision = np.mean(
+        [
+            p.intent == label
+            for p, label in zip(predictions, labels, strict=True)
+            if not p.is_out_of_scope
+        ]
+    )
+    assert precision >= 0.9
+
+
+def test_single_vector_and_batch_agree(synthetic) -> None:
+    model, x, _ = synthetic
+    one = model.predict_embeddings(x[3])
+    batch = model.predict_embeddings(x[:5])[3]
+    assert len(one) == 1 and one[0].intent == batch.intent
+    assert one[0].is_out_of_scope == batch.is_out_of_scope
+    assert one[0].confidence == pytest.approx(batch.confidence, abs=1e-6)
+    with pytest.raises(ValueError, match="dims"):
+        model.predict_embeddings(np.zeros((1, 7), dtype=np.float32))
+
+
+def test_round_tripped_artifact_predicts_identically(synthetic) -> None:
+    model, x, _ = synthetic
+    data = model.to_bytes()
+    loaded = IntentModel.from_bytes(data)
+    assert loaded.predict_embeddings(x) == model.predict_embeddings(x)
+    assert loaded.threshold == model.threshold and loaded.classes == model.classes
+    assert loaded.describe() == model.describe()
+    json.dumps(model.describe())  # JSON-able
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        meta = json.loads(npz["meta_json"].tobytes())
+    assert meta["version"] == ARTIFACT_VERSION and meta["embedder"] == "synthetic"
+
+
+def test_artifact_loading_refuses_pickles_and_unknown_versions(synthetic) -> None:
+    model, _, _ = synthetic
+    pickled = io.BytesIO()
+    np.savez(pickled, coef=np.array([object()], dtype=object))
+    with pytest.raises(ArtifactError):
+        IntentModel.from_bytes(pickled.getvalue())
+    with pytest.raises(ArtifactError):
+        IntentModel.from_bytes(b"")
+    with np.load(io.BytesIO(model.to_bytes()), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays["meta_json"].tobytes())
+    meta["version"] = ARTIFACT_VERSION + 1
+    arrays["meta_json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    future = io.BytesIO()
+    np.savez(future, **arrays)
+    with pytest.raises(ArtifactError, match="version"):
+        IntentModel.from_bytes(future.getvalue())
+
+
+def test_describe_reports_the_cross_validated_policy(synthetic) -> None:
+    model, _, _ = synthetic
+    summary = model.describe()
+    assert summary["n_classes"] == 8 and summary["n_train"] == 240
+    assert summary["threshold"] == model.threshold and summary["precision_target"] == 0.9
+    assert summary["cv_precision"] >= 0.9
+    assert 0.5 <= summary["cv_automation_rate"] <= 1.0
+    assert summary["cv_expected_calibration_error"] < 0.1
+
+
+def test_confidence_is_calibrated_on_fresh_rows() -> None:
+    # Overlapping clusters make plenty of mistakes; confidence must track how often it's right.
+    x, labels, _ = clusters(6, 600, spread=2.8, seed=4)
+    model = IntentModel.train_embeddings(x[::2], labels[::2], embedder_name="synthetic")
+    predictions = model.predict_embeddings(x[1::2])
+    right = np.array([p.intent == y for p, y in zip(predictions, labels[1::2], strict=True)])
+    confidence = np.array([p.confidence for p in predictions])
+    assert 0.5 < right.mean() < 0.95
+    for low, high in [(0.0, 0.5), (0.5, 0.8), (0.8, 1.01)]:
+        band = (confidence >= low) & (confidence < high)
+        assert band.sum() > 50
+        assert right[band].mean() == pytest.approx(confidence[band].mean(), abs=0.06)
+
+
+def test_out_of_scope_rows_are_escalated() -> None:
+    x, labels, _ = clusters(6, 80, spread=0.6, seed=2)
+    rng = np.random.default_rng(9)
+    noise = rng.normal(size=(160, x.shape[1])).astype(np.float32)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    model = IntentModel.train_embeddings(
+        np.vstack([x[::2], noise[::2]]),
+        labels[::2] + ["oos"] * 80,
+        embedder_name="synthetic",
+        oos_label="oos",
+        precision_target=0.9,
+    )
+    fresh_oos = model.predict_embeddings(noise[1::2])
+    assert np.mean([p.is_out_of_scope for p in fresh_oos]) >= 0.9
+    fresh_in = model.predict_embeddings(x[1::2])
+    assert np.mean([not p.is_out_of_scope for p in fresh_in]) >= 0.8
+    assert all(p.intent != "oos" for p in fresh_in if not p.is_out_of_scope)
+
+
+def test_training_rejects_unusable_labels() -> None:
+    x, labels, _ = clusters(3, 4)
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        IntentModel.train_embeddings(x[:9], [*labels[:8], "lonely"])
+    with pytest.raises(ValueError, match="two distinct"):
+        IntentModel.train_embeddings(x[:4], ["same"] * 4)
+    with pytest.raises(ValueError, match="labels"):
+        IntentModel.train(["a", "b"], ["x"])
+
+
+def test_an_unreachable_target_means_never_answering() -> None:
+    x, labels, _ = clusters(4, 20, spread=3.0, seed=1)  # barely better than chance
+    model = IntentModel.train_embeddings(
+        x, labels, embedder_name="synthetic", precision_target=0.99
+    )
+    assert model.threshold == math.inf and model.describe()["threshold"] is None
+    assert all(p.is_out_of_scope for p in model.predict_embeddings(x))
+    assert IntentModel.from_bytes(model.to_bytes()).threshold == math.inf
+
+
+# ------------------------------------------------------------------ slow: real embedders
+@pytest.fixture(scope="module")
+def real_model() -> IntentModel:
+    """A model on the hand-written fixture with the default embedder (out of scope included)."""
+    texts, labels = rows({**EXAMPLES, "oos": OUT_OF_SCOPE})
+    return IntentModel.train(texts, labels, oos_label="oos", precision_target=0.8)
+
+
+@pytest.mark.slow
+def test_real_model_predicts_held_out_paraphrases(real_model: IntentModel) -> None:
+    texts, labels = rows(HELD_OUT)
+    predictions = real_model.predict(texts)
+    right = [p.intent == y for p, y in zip(predictions, labels, strict=True)]
+    assert sum(right) >= 0.9 * len(right)
+    answered = [ok for ok, p in zip(right, predictions, strict=True) if not p.is_out_of_scope]
+    assert len(answered) >= len(right) // 2 and all(answered)
+
+
+@pytest.mark.slow
+def test_real_model_escalates_off_topic_messages(real_model: IntentModel) -> None:
+    assert all(p.is_out_of_scope for p in real_model.predict(OUT_OF_SCOPE_HELD_OUT))
+
+
+@pytest.mark.slow
+def test_real_model_survives_a_round_trip_and_reuses_vectors(real_model: IntentModel) -> None:
+    from tandem.triage.embedders import get_embedder
+
+    texts, _ = rows(HELD_OUT)
+    vectors = get_embedder(real_model.embedder_name).encode(texts)
+    loaded = IntentModel.from_bytes(real_model.to_bytes())
+    assert loaded.predict_embeddings(vectors) == real_model.predict(texts)
+    assert real_model.predict([]) == []
