@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install demo serve test test-sqlite test-postgres lint format typecheck clean
+.PHONY: install demo serve test test-sqlite test-postgres lint format typecheck clean schema chromium
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,11 +33,20 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests scripts
 	$(VENV)/bin/ruff format src tests scripts
 
-test-sqlite: install
+# Browser tests drive Debian's Chromium; install it when missing and we may (root, apt).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's chromium for the browser tests"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+			|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
+		else echo "chromium is missing: install Debian's chromium package (browser tests will be skipped)"; fi; }
+
+test-sqlite: install chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # PostgreSQL is required in CI; on a laptop without it the run says so and skips it.
-test-postgres: install
+test-postgres: install chromium
 	@if $(PY) scripts/pg_available.py "$(PG_TEST_URL)"; then \
 		TANDEM_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then echo "PostgreSQL at $(PG_TEST_URL) is not reachable (required in CI)"; exit 1; \
@@ -47,3 +56,6 @@ test: lint typecheck test-sqlite test-postgres  ## Lint, type-check, and run the
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data
+
+schema: install  ## Regenerate the initial migration from the models (pre-release only)
+	$(PY) scripts/regen_schema.py

@@ -149,3 +149,33 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_model():  # type: ignore[no-untyped-def]
+    """Train the demo store's intent model once per test session (real embeddings, ~20 s)."""
+    from tandem.demo.knowledge import faq_entries
+    from tandem.demo.seed import load_demo_content
+    from tandem.triage.intent import IntentModel
+
+    entries = faq_entries(load_demo_content())
+    texts = [t for e in entries for t in e["examples"]]
+    labels = [e["intent"] for e in entries for _ in e["examples"]]
+    return IntentModel.train(texts, labels)
+
+
+@pytest.fixture
+def shop(factory: sessionmaker[Session], demo_model):  # type: ignore[no-untyped-def]
+    """Return a workspace with the demo FAQ, its trained model and default routing."""
+    from tandem.db.session import transaction
+    from tandem.demo.knowledge import load_faq
+    from tandem.demo.seed import load_demo_content
+    from tandem.triage.service import store_model
+
+    from .factories import make_workspace
+
+    ws = make_workspace(factory)
+    with transaction(factory, ws.id) as session:
+        load_faq(session, workspace_id=ws.id, content=load_demo_content())
+        store_model(session, workspace_id=ws.id, model=demo_model, activate=True)
+    return ws

@@ -17,12 +17,15 @@ from tandem.config import Settings, get_settings
 from tandem.conversations.views import router as conversations_router
 from tandem.db.migrate import upgrade
 from tandem.db.session import get_engine, session_factory
+from tandem.handoff.views import router as handoff_router
+from tandem.routing.views import router as routing_router
 from tandem.jobs.worker import Worker
 from tandem.live import set_broker
 from tandem.live.broker import make_broker
 from tandem.triage import flows as _flows  # noqa: F401 - registers the message job handler
 from tandem.triage.pipeline import warm_up
 from tandem.users.views import router as users_router
+from tandem.widget.page import router as widget_page_router
 from tandem.widget.views import router as widget_router
 
 logger = logging.getLogger(__name__)
@@ -75,8 +78,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_message_chars * 4 + 64_000)
     app.include_router(widget_router)
+    app.include_router(widget_page_router)
     app.include_router(users_router)
     app.include_router(conversations_router)
+    app.include_router(handoff_router)
+    app.include_router(routing_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

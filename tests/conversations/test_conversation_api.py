@@ -44,9 +44,12 @@ def test_agent_claims_replies_resolves_and_customer_sees_it(
     assert reply.json()["author"] == "agent"
 
     customer_view = client.get(f"{WIDGET}/{conv.id}", headers=conv.headers).json()
-    assert [m["text"] for m in customer_view["messages"]] == ["I need help", "Happy to help"]
+    # The escalation told the customer a person is coming; the private note stays private.
+    assert [m["author"] for m in customer_view["messages"]] == ["customer", "system", "agent"]
+    assert customer_view["messages"][1]["text"].startswith("I'm passing this conversation")
+    assert [m["text"] for m in customer_view["messages"]][::2] == ["I need help", "Happy to help"]
     team_view = client.get(f"{CONVERSATIONS}/{conv.id}").json()
-    assert [m["is_private"] for m in team_view["messages"]] == [False, True, False]
+    assert [m["is_private"] for m in team_view["messages"]] == [False, False, True, False]
 
     resolved = client.post(
         f"{CONVERSATIONS}/{conv.id}/status", headers=csrf, json={"action": "resolve"}

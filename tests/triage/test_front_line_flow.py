@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tandem.conversations.models import Message
-from tandem.db.session import transaction
-from tandem.demo.knowledge import faq_entries, load_faq
 from tandem.demo.seed import load_demo_content
 from tandem.events.models import Event
 from tandem.jobs.worker import Worker
-from tandem.triage.intent import IntentModel
-from tandem.triage.service import store_model
 
-from ..factories import MadeWorkspace, WidgetConversation, login, make_workspace, open_conversation
+from ..factories import MadeWorkspace, WidgetConversation, login, open_conversation
 
 WIDGET = "/api/v1/widget/conversations"
-
-
-@pytest.fixture(scope="session")
-def demo_model() -> IntentModel:
-    """Train the demo store's intent model once per test session."""
-    content = load_demo_content()
-    entries = faq_entries(content)
-    texts = [t for e in entries for t in e["examples"]]
-    labels = [e["intent"] for e in entries for _ in e["examples"]]
-    return IntentModel.train(texts, labels)
-
-
-@pytest.fixture
-def shop(factory: sessionmaker[Session], demo_model: IntentModel) -> Iterator[MadeWorkspace]:
-    """Yield a workspace with the demo FAQ and its trained model."""
-    ws = make_workspace(factory)
-    with transaction(factory, ws.id) as session:
-        load_faq(session, workspace_id=ws.id, content=load_demo_content())
-        store_model(session, workspace_id=ws.id, model=demo_model, activate=True)
-    yield ws
 
 
 @pytest.fixture

@@ -30,6 +30,16 @@ class Conversation(TenantScoped, Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True, default=None
     )
     priority: Mapped[int] = mapped_column(default=1)  # 0 low, 1 normal, 2 high, 3 urgent
+    queue_id: Mapped[str | None] = mapped_column(
+        ForeignKey("queues.id", ondelete="SET NULL"), index=True, default=None
+    )
+    sla_policy_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="SET NULL"), default=None
+    )
+    first_response_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    # SLA milestones already announced, e.g. "first_response.warning", "resolution.breached".
+    sla_events: Mapped[list[str]] = mapped_column(default=list)
     language: Mapped[str | None] = mapped_column(String(10), default=None)
     subject: Mapped[str | None] = mapped_column(String(200), default=None)
     tags: Mapped[list[str]] = mapped_column(default=list)

@@ -21,6 +21,7 @@ from tandem.db.base import new_secret, utcnow
 from tandem.events.service import record
 from tandem.jobs.service import enqueue
 from tandem.live import notify_conversation
+from tandem.users.models import User
 
 
 class Author(StrEnum):
@@ -172,6 +173,14 @@ def change_status(
         kind="status",
         status=transition.after.value,
     )
+    if action is Action.RESOLVE:
+        # What a human resolved teaches the co-pilot (tandem.copilot.cases handles this job).
+        enqueue(
+            session,
+            kind="conversation_resolved",
+            workspace_id=conversation.workspace_id,
+            payload={"conversation_id": conversation.id},
+        )
     return transition
 
 
@@ -248,6 +257,14 @@ def _take_ownership_for_reply(
         )
     if conversation.first_human_response_at is None:
         conversation.first_human_response_at = utcnow()
+
+
+def agent_first_name(session: Session, conversation: Conversation) -> str | None:
+    """Return the first name of the human who owns the conversation (what a customer may see)."""
+    if conversation.status_enum is not Status.HUMAN or conversation.assignee_id is None:
+        return None
+    user = session.get(User, conversation.assignee_id)
+    return user.name.split()[0] if user and user.name.strip() else None
 
 
 def list_messages(

@@ -18,7 +18,8 @@ from tandem.conversations.schemas import (
 )
 from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
-from tandem.core.errors import ValidationError
+from tandem.core.errors import ConflictError, ValidationError
+from tandem.handoff import service as handoff
 from tandem.live.sse import conversation_stream, last_event_id, message_loader
 from tandem.users.service import get_user
 
@@ -136,6 +137,13 @@ def change_status(
 ) -> ConversationSummary:
     """Resolve, reopen, hand back to the AI, or escalate a conversation."""
     conversation = service.get_conversation(session, conversation_id, lock=True)
+    if body.action == "escalate":
+        # Escalation always goes through handoff: packet, routing and the customer's notice.
+        if not handoff.request_human(
+            session, conversation, trigger="agent", actor_id=principal.user.id
+        ):
+            raise ConflictError(f"the conversation is already {conversation.status}")
+        return ConversationSummary.of(conversation)
     service.change_status(
         session,
         conversation,

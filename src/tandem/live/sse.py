@@ -94,9 +94,14 @@ def message_loader(
             frames: list[dict[str, Any]] = [
                 {"event": "message", "id": m.seq, "data": to_json(m)} for m in messages
             ]
-            if current.status != seen["status"]:
-                seen["status"] = current.status
-                frames.append({"event": "status", "data": {"status": current.status}})
+            status_key = f"{current.status}:{current.assignee_id}"
+            if status_key != seen["status"]:
+                seen["status"] = status_key
+                data = {
+                    "status": current.status,
+                    "agent_name": service.agent_first_name(session, current),
+                }
+                frames.append({"event": "status", "data": data})
             return frames, (messages[-1].seq if messages else cursor)
 
     return load

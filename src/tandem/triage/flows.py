@@ -12,20 +12,20 @@ from tandem.config import get_settings
 from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation, Message
 from tandem.conversations.service import Author
-from tandem.conversations.state import Action, Status
+from tandem.conversations.state import Status
 from tandem.db.session import scope_session
+from tandem.handoff import service as handoff
 from tandem.jobs.service import register
 from tandem.knowledge.service import ApprovedAnswer, approved_answers, retriever_cache
-from tandem.triage.decision import Decision, Policy, Reason, decide
+from tandem.triage.decision import Decision, Policy, decide
 from tandem.triage.pipeline import MAX_TRIAGE_CHARS, SIGNAL_EMBEDDER, TriageResult, embed
-from tandem.triage.responder import compose_answer, compose_handoff
+from tandem.triage.responder import compose_answer
 from tandem.triage.service import triage_cache
 from tandem.triage.signals.bot_loop import Turn
 from tandem.workspaces.models import Workspace
 
 HISTORY_TURNS = 4
 RELATED_MIN_SCORE = 0.35
-URGENT_REASONS = {Reason.FRUSTRATION, Reason.SENSITIVE_TOPIC, Reason.BOT_LOOP}
 
 
 @register("process_customer_message")
@@ -133,26 +133,14 @@ def _answer(
 def _escalate(
     session: Session, conversation: Conversation, result: TriageResult, decision: Decision
 ) -> None:
-    reasons = [r.value for r in decision.reasons]
-    if any(r in URGENT_REASONS for r in decision.reasons):
-        conversation.priority = max(conversation.priority, 2)
-    conversations.change_status(
+    # Priority, queue, SLA and assignment are routing's decisions (tandem.routing).
+    handoff.escalate(
         session,
         conversation,
-        Action.ESCALATE,
-        actor_type="ai",
-        data={
-            "reasons": reasons,
-            "intent": decision.intent,
-            "confidence": round(decision.confidence, 4),
-        },
-    )
-    notice = compose_handoff(language=result.language)
-    conversations.post_message(
-        session,
-        conversation,
-        author=Author.SYSTEM,
-        text=notice.text,
-        max_chars=max(get_settings().max_message_chars, len(notice.text)),
-        meta={"kind": "handoff", "reasons": reasons},
+        trigger="ai",
+        reasons=[r.value for r in decision.reasons],
+        intent=decision.intent,
+        confidence=decision.confidence,
+        language=result.language,
+        frustration=result.frustration,
     )

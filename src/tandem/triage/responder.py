@@ -29,6 +29,16 @@ _WAIT = {
     "de": "Eine Person antwortet Ihnen hier{eta}.",
     "fr": "Une personne vous répondra ici{eta}.",
 }
+_CLOSED = {
+    "en": "Our team is away right now and will be back {back}; your message is saved and a person will "
+    "reply here then.",
+    "es": "Nuestro equipo no está disponible ahora y volverá {back}; tu mensaje queda guardado y una "
+    "persona te responderá aquí.",
+    "de": "Unser Team ist gerade nicht da und ab {back} wieder erreichbar; Ihre Nachricht ist gespeichert "
+    "und eine Person antwortet Ihnen dann hier.",
+    "fr": "Notre équipe est absente pour le moment et sera de retour {back} ; votre message est enregistré "
+    "et une personne vous répondra ici.",
+}
 _ETA = {
     "en": " in about {minutes} minutes",
     "es": " en unos {minutes} minutos",
@@ -69,8 +79,12 @@ def compose_answer(answer: AnswerSource, *, language: str | None) -> Reply:
     return Reply(text=text, source_title=answer.title, source_url=answer.source_url)
 
 
-def compose_handoff(*, language: str | None, wait_minutes: int | None = None) -> Reply:
-    """Return the notice that a human is taking over, and roughly when."""
+def compose_handoff(
+    *, language: str | None, wait_minutes: int | None = None, back_at: str | None = None
+) -> Reply:
+    """Return the notice that a human is taking over, and roughly when (or when the team is back)."""
     lang = _lang(language)
-    eta = _ETA[lang].format(minutes=wait_minutes) if wait_minutes else ""
+    if back_at:
+        return Reply(text=_HANDOFF[lang].format(wait=_CLOSED[lang].format(back=back_at)))
+    eta = _ETA[lang].format(minutes=max(wait_minutes, 1)) if wait_minutes is not None else ""
     return Reply(text=_HANDOFF[lang].format(wait=_WAIT[lang].format(eta=eta)))

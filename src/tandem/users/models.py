@@ -40,6 +40,10 @@ class User(TenantScoped, Base):
     role: Mapped[str] = mapped_column(String(20), default=Role.AGENT.value)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Routing: how many open conversations the agent takes at once, and whether they are here.
+    capacity: Mapped[int] = mapped_column(default=5)
+    presence: Mapped[str] = mapped_column(String(10), default="offline")  # online|away|offline
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

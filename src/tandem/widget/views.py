@@ -13,6 +13,7 @@ from tandem.conversations import service
 from tandem.conversations.schemas import MessageOut, TextIn
 from tandem.conversations.service import Author
 from tandem.db.session import scope_session
+from tandem.handoff.service import request_human
 from tandem.live.sse import conversation_stream, last_event_id, message_loader
 from tandem.users.service import normalise_email
 from tandem.workspaces.service import get_workspace_by_widget_key
@@ -45,11 +46,30 @@ class StartOut(BaseModel):
     status: str
 
 
+class HandoffIn(BaseModel):
+    """Optional words from a customer who asks for a person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(
+        None, description="Why they want a person; stored as their message so the agent sees it."
+    )
+
+
+class HandoffOut(BaseModel):
+    """Where the conversation stands after asking for a person."""
+
+    conversation_id: str
+    status: str
+
+
 class ConversationOut(BaseModel):
     """What the customer sees of their conversation."""
 
     conversation_id: str
     status: str
+    # First name of the agent who owns the conversation, while a human does.
+    agent_name: str | None = None
     messages: list[MessageOut]
 
 
@@ -102,6 +122,32 @@ def post_message(
     return MessageOut.of(message)
 
 
+@router.post("/conversations/{conversation_id}/handoff", response_model=HandoffOut)
+def request_handoff(
+    conversation_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: HandoffIn | None = None,
+) -> HandoffOut:
+    """Ask for a human; asking again while one is coming (or already here) changes nothing."""
+    conversation = service.get_conversation_for_customer(
+        session, conversation_id, bearer_token(request), lock=True
+    )
+    scope_session(session, conversation.workspace_id)
+    if body and body.reason and body.reason.strip():
+        service.post_message(
+            session,
+            conversation,
+            author=Author.CUSTOMER,
+            text=body.reason,
+            max_chars=settings.max_message_chars,
+        )
+    request_human(session, conversation, trigger="customer", actor_id=None)
+    session.commit()
+    return HandoffOut(conversation_id=conversation.id, status=conversation.status)
+
+
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
 def read_conversation(
     conversation_id: str, request: Request, session: SessionDep
@@ -115,6 +161,7 @@ def read_conversation(
     return ConversationOut(
         conversation_id=conversation.id,
         status=conversation.status,
+        agent_name=service.agent_first_name(session, conversation),
         messages=[MessageOut.of(m) for m in messages],
     )
 

@@ -42,6 +42,10 @@ def create_workspace(
     workspace = Workspace(name=name, settings={**DEFAULT_SETTINGS, **(settings or {})})
     session.add(workspace)
     session.flush()
+    # Every desk starts with a default queue and SLA policies, so escalations have a home.
+    from tandem.routing.admin import ensure_default_setup  # routing depends on workspaces
+
+    ensure_default_setup(session, workspace.id)
     return workspace
 
 
@@ -73,4 +77,11 @@ def get_workspace_by_widget_key(session: Session, widget_key: str | None) -> Wor
     workspace = session.scalar(select(Workspace).where(Workspace.widget_key == widget_key))
     if workspace is None:
         raise NotFoundError("unknown widget key")
+    return workspace
+
+
+def update_settings(session: Session, workspace: Workspace, changes: dict[str, Any]) -> Workspace:
+    """Merge changes into a workspace's settings (the JSON column is replaced, not mutated)."""
+    workspace.settings = {**(workspace.settings or {}), **changes}
+    session.flush()
     return workspace

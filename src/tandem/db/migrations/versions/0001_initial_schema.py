@@ -148,6 +148,53 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "queues",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=False),
+        sa.Column("intents", sa.JSON(), nullable=False),
+        sa.Column("languages", sa.JSON(), nullable=False),
+        sa.Column("is_default", sa.Boolean(), nullable=False),
+        sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_queues_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_queues")),
+        sa.UniqueConstraint("workspace_id", "name", name="uq_queues_workspace_name"),
+    )
+    with op.batch_alter_table("queues", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_queues_workspace_id"), ["workspace_id"], unique=False)
+
+    op.create_table(
+        "sla_policies",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("min_priority", sa.Integer(), nullable=False),
+        sa.Column("first_response_minutes", sa.Integer(), nullable=False),
+        sa.Column("resolution_minutes", sa.Integer(), nullable=False),
+        sa.Column("warn_ratio", sa.Double(), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_sla_policies_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sla_policies")),
+        sa.UniqueConstraint("workspace_id", "name", name="uq_sla_policies_workspace_name"),
+    )
+    with op.batch_alter_table("sla_policies", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sla_policies_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
         "training_examples",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
@@ -177,6 +224,9 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("capacity", sa.Integer(), nullable=False),
+        sa.Column("presence", sa.String(length=10), nullable=False),
+        sa.Column("last_seen_at", tandem.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("workspace_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
@@ -256,6 +306,13 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("assignee_id", sa.String(length=32), nullable=True),
         sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("queue_id", sa.String(length=32), nullable=True),
+        sa.Column("sla_policy_id", sa.String(length=32), nullable=True),
+        sa.Column(
+            "first_response_due_at", tandem.db.base.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("resolution_due_at", tandem.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sla_events", sa.JSON(), nullable=False),
         sa.Column("language", sa.String(length=10), nullable=True),
         sa.Column("subject", sa.String(length=200), nullable=True),
         sa.Column("tags", sa.JSON(), nullable=False),
@@ -283,6 +340,18 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
+            ["queue_id"],
+            ["queues.id"],
+            name=op.f("fk_conversations_queue_id_queues"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["sla_policy_id"],
+            ["sla_policies.id"],
+            name=op.f("fk_conversations_sla_policy_id_sla_policies"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["workspace_id"],
             ["workspaces.id"],
             name=op.f("fk_conversations_workspace_id_workspaces"),
@@ -300,11 +369,43 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_conversations_customer_id"), ["customer_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_conversations_queue_id"), ["queue_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_conversations_workspace_id"), ["workspace_id"], unique=False
         )
         batch_op.create_index(
             "ix_conversations_workspace_status", ["workspace_id", "status"], unique=False
+        )
+
+    op.create_table(
+        "queue_members",
+        sa.Column("queue_id", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["queue_id"],
+            ["queues.id"],
+            name=op.f("fk_queue_members_queue_id_queues"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_queue_members_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_queue_members_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("queue_id", "user_id", name=op.f("pk_queue_members")),
+    )
+    with op.batch_alter_table("queue_members", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_queue_members_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_queue_members_workspace_id"), ["workspace_id"], unique=False
         )
 
     op.create_table(
@@ -343,6 +444,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_events_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_type"), ["type"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_workspace_id"), ["workspace_id"], unique=False)
+
+    op.create_table(
+        "handoff_packets",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("conversation_id", sa.String(length=32), nullable=False),
+        sa.Column("trigger", sa.String(length=20), nullable=False),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_handoff_packets_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_handoff_packets_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_handoff_packets")),
+    )
+    with op.batch_alter_table("handoff_packets", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handoff_packets_conversation_id"), ["conversation_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handoff_packets_workspace_id"), ["workspace_id"], unique=False
+        )
 
     op.create_table(
         "messages",
@@ -385,16 +517,57 @@ def upgrade() -> None:
             batch_op.f("ix_messages_workspace_id"), ["workspace_id"], unique=False
         )
 
+    op.create_table(
+        "resolved_cases",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("conversation_id", sa.String(length=32), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("intent", sa.String(length=100), nullable=True),
+        sa.Column("language", sa.String(length=10), nullable=True),
+        sa.Column("embedder", sa.String(length=100), nullable=False),
+        sa.Column("embedding", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_resolved_cases_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_resolved_cases_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resolved_cases")),
+        sa.UniqueConstraint("conversation_id", name="uq_resolved_cases_conversation_id"),
+    )
+    with op.batch_alter_table("resolved_cases", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_resolved_cases_workspace_id"), ["workspace_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("resolved_cases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_resolved_cases_workspace_id"))
+
+    op.drop_table("resolved_cases")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_messages_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_messages_conversation_id"))
 
     op.drop_table("messages")
+    with op.batch_alter_table("handoff_packets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handoff_packets_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_handoff_packets_conversation_id"))
+
+    op.drop_table("handoff_packets")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_events_type"))
@@ -402,9 +575,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_events_conversation_id"))
 
     op.drop_table("events")
+    with op.batch_alter_table("queue_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_queue_members_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_queue_members_user_id"))
+
+    op.drop_table("queue_members")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index("ix_conversations_workspace_status")
         batch_op.drop_index(batch_op.f("ix_conversations_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_conversations_queue_id"))
         batch_op.drop_index(batch_op.f("ix_conversations_customer_id"))
         batch_op.drop_index(batch_op.f("ix_conversations_assignee_id"))
 
@@ -428,6 +607,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_training_examples_intent"))
 
     op.drop_table("training_examples")
+    with op.batch_alter_table("sla_policies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sla_policies_workspace_id"))
+
+    op.drop_table("sla_policies")
+    with op.batch_alter_table("queues", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_queues_workspace_id"))
+
+    op.drop_table("queues")
     with op.batch_alter_table("model_versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_model_versions_workspace_id"))
 

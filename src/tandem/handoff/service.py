@@ -1,0 +1,308 @@
+"""Escalation to a human: one path for the AI, the customer and agents.
+
+Whoever asks, the same steps run in the caller's transaction: the state machine moves the
+conversation to `waiting_for_human`, routing picks a queue, priority, SLA and maybe an agent, a
+handoff packet captures everything the AI knew, and the customer is told that a person is coming
+and roughly when (or when the team is back, outside business hours).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from statistics import fmean
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tandem.config import get_settings
+from tandem.conversations import service as conversations
+from tandem.conversations.models import Conversation, Message
+from tandem.conversations.service import Author
+from tandem.conversations.state import Action, Status
+from tandem.handoff.models import HandoffPacket
+from tandem.handoff.summary import Turn, summarize
+from tandem.routing import service as routing
+from tandem.routing.service import RoutingOutcome
+from tandem.triage.responder import compose_handoff
+
+PAST_CONVERSATIONS = 5
+LATEST_CHARS = 300
+TRIGGERS = frozenset({"ai", "customer", "agent"})
+
+
+def latest_packet(session: Session, conversation_id: str) -> HandoffPacket | None:
+    """Return the newest handoff packet of a conversation, if it was ever escalated."""
+    return session.scalar(
+        select(HandoffPacket)
+        .where(HandoffPacket.conversation_id == conversation_id)
+        .order_by(HandoffPacket.created_at.desc(), HandoffPacket.id.desc())
+        .limit(1)
+    )
+
+
+def request_human(
+    session: Session,
+    conversation: Conversation,
+    *,
+    trigger: str,
+    actor_id: str | None = None,
+    reasons: list[str] | None = None,
+) -> bool:
+    """Hand a (locked) conversation to the humans; return False if humans already have it.
+
+    A customer may always ask: after a hand-back the conversation is the AI's again and escalates;
+    a resolved one reopens first (to its former agent when it had one, which is then the handoff).
+    """
+    if conversation.status_enum is Status.RESOLVED:
+        conversations.change_status(
+            session,
+            conversation,
+            Action.REOPEN,
+            actor_type="customer" if trigger == "customer" else "user",
+            actor_id=actor_id,
+        )
+    if conversation.status_enum is not Status.AI:
+        return False  # waiting for a human or with one already: asking twice changes nothing
+    default_reason = {"customer": "human_requested", "agent": "agent_escalated"}.get(trigger, "ai")
+    escalate(
+        session,
+        conversation,
+        trigger=trigger,
+        reasons=reasons or [default_reason],
+        actor_id=actor_id,
+    )
+    return True
+
+
+def escalate(
+    session: Session,
+    conversation: Conversation,
+    *,
+    trigger: str,
+    reasons: Sequence[str],
+    actor_id: str | None = None,
+    intent: str | None = None,
+    confidence: float | None = None,
+    language: str | None = None,
+    frustration: float | None = None,
+    now: datetime | None = None,
+) -> HandoffPacket:
+    """Move an AI-owned, locked conversation to the humans, with its packet and a notice."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unknown handoff trigger {trigger!r}")
+    messages = conversations.list_messages(session, conversation.id)
+    latest = _latest_triage(messages)
+    intent = intent if intent is not None else latest.get("intent")
+    if confidence is None and latest.get("confidence") is not None:
+        confidence = float(latest["confidence"])
+    language = language or conversation.language or latest.get("language")
+    if frustration is None:
+        frustration = _max_frustration(messages)
+    conversations.change_status(
+        session,
+        conversation,
+        Action.ESCALATE,
+        actor_type={"ai": "ai", "customer": "customer"}.get(trigger, "user"),
+        actor_id=actor_id,
+        data={
+            "trigger": trigger,
+            "reasons": list(reasons),
+            "intent": intent,
+            "confidence": round(confidence, 4) if confidence is not None else None,
+        },
+    )
+    outcome = routing.route_escalation(
+        session,
+        conversation,
+        reasons=list(reasons),
+        intent=intent,
+        language=language,
+        frustration=frustration,
+        now=now,
+    )
+    packet = HandoffPacket(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        trigger=trigger,
+        reasons=list(reasons),
+        data=build_packet_data(
+            session,
+            conversation,
+            messages,
+            intent=intent,
+            confidence=confidence,
+            outcome=outcome,
+        ),
+    )
+    session.add(packet)
+    notice = compose_handoff(
+        language=language,
+        wait_minutes=outcome.expected_wait_minutes if outcome.open_now else None,
+        back_at=None if outcome.open_now else _when(outcome.next_open_at),
+    )
+    conversations.post_message(
+        session,
+        conversation,
+        author=Author.SYSTEM,
+        text=notice.text,
+        max_chars=max(get_settings().max_message_chars, len(notice.text)),
+        meta={
+            "kind": "handoff",
+            "reasons": list(reasons),
+            "expected_wait_minutes": outcome.expected_wait_minutes,
+            "queue": outcome.queue_name,
+        },
+    )
+    session.flush()
+    return packet
+
+
+def build_packet_data(
+    session: Session,
+    conversation: Conversation,
+    messages: Sequence[Message],
+    *,
+    intent: str | None,
+    confidence: float | None,
+    outcome: RoutingOutcome | None,
+) -> dict[str, Any]:
+    """Return what an agent needs to continue without asking the customer to repeat anything."""
+    customer_rows = [m for m in messages if m.author == Author.CUSTOMER.value]
+    triages = [m.meta.get("triage") or {} for m in customer_rows]
+    turns = [
+        Turn(author=m.author, text=m.text)
+        for m in messages
+        if m.author in (Author.CUSTOMER.value, Author.AI.value, Author.AGENT.value)
+    ]
+    customer = conversation.customer
+    latest = customer_rows[-1].text.strip() if customer_rows else ""
+    return {
+        "summary": _summary(turns, latest),
+        "last_customer_message": _clip(latest, LATEST_CHARS),
+        "intent": intent,
+        "confidence": round(confidence, 4) if confidence is not None else None,
+        "language": conversation.language,
+        "entities": _entities(triages),
+        "sentiment": _sentiment(triages),
+        "ai_answers": [
+            {
+                "text": m.text,
+                "intent": m.meta.get("intent"),
+                "source_title": (m.meta.get("source") or {}).get("title"),
+            }
+            for m in messages
+            if m.author == Author.AI.value
+        ],
+        "customer": {
+            "name": customer.name,
+            "email": customer.email,
+            "is_vip": customer.is_vip,
+        },
+        "past_conversations": past_conversations(session, conversation),
+        "customer_messages": len(customer_rows),
+        "queue_name": outcome.queue_name if outcome else None,
+        "priority": conversation.priority,
+        "expected_wait_minutes": outcome.expected_wait_minutes if outcome else None,
+        "open_now": outcome.open_now if outcome else True,
+        "next_open_at": _iso(outcome.next_open_at) if outcome else None,
+        "assignee_id": outcome.assignee_id if outcome else None,
+    }
+
+
+def past_conversations(session: Session, conversation: Conversation) -> list[dict[str, Any]]:
+    """Return the customer's other conversations, newest first, with their opening line."""
+    others = [
+        c
+        for c in conversations.list_conversations(
+            session, customer_id=conversation.customer_id, limit=PAST_CONVERSATIONS + 1
+        )
+        if c.id != conversation.id
+    ][:PAST_CONVERSATIONS]
+    result = []
+    for other in others:
+        first = session.scalar(
+            select(Message.text)
+            .where(
+                Message.conversation_id == other.id,
+                Message.author == Author.CUSTOMER.value,
+            )
+            .order_by(Message.seq)
+            .limit(1)
+        )
+        result.append(
+            {
+                "id": other.id,
+                "status": other.status,
+                "created_at": _iso(other.created_at),
+                "resolved_at": _iso(other.resolved_at),
+                "first_line": (first or "")[:160],
+            }
+        )
+    return result
+
+
+def _summary(turns: Sequence[Turn], latest: str) -> str:
+    """Return the extractive summary, making sure it ends with what the customer needs now."""
+    summary = summarize(turns) if turns else ""
+    if latest and _clip(latest, 60).rstrip("…") not in summary:
+        summary = (summary + "\n" if summary else "") + "Now: " + _clip(latest, LATEST_CHARS)
+    return summary
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _latest_triage(messages: Sequence[Message]) -> dict[str, Any]:
+    for message in reversed(messages):
+        triage = message.meta.get("triage") if message.author == Author.CUSTOMER.value else None
+        if triage and triage.get("intent"):
+            return dict(triage)
+    return {}
+
+
+def _max_frustration(messages: Sequence[Message]) -> float | None:
+    values = [
+        float(m.meta["triage"]["frustration"])
+        for m in messages
+        if m.author == Author.CUSTOMER.value and "frustration" in (m.meta.get("triage") or {})
+    ]
+    return max(values) if values else None
+
+
+def _entities(triages: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for triage in triages:
+        for entity in triage.get("entities") or []:
+            key = (str(entity.get("kind")), str(entity.get("value")))
+            seen.setdefault(key, {"type": key[0], "value": key[1]})
+    return list(seen.values())
+
+
+def _sentiment(triages: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    scores = [float(t["sentiment"]) for t in triages if "sentiment" in t]
+    frustration = [float(t["frustration"]) for t in triages if "frustration" in t]
+    if not scores:
+        return {"average": None, "latest": None, "trend": None, "frustration": None}
+    trend = scores[-1] - scores[0] if len(scores) > 1 else 0.0
+    return {
+        "average": round(fmean(scores), 3),
+        "latest": round(scores[-1], 3),
+        # Negative: the customer got more upset as the conversation went on.
+        "trend": "worse" if trend < -0.2 else "better" if trend > 0.2 else "steady",
+        "frustration": round(max(frustration), 3) if frustration else None,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _when(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    # Times are shown in the workspace's timezone by routing; keep the offset explicit.
+    return value.strftime("%A %H:%M (UTC%z)").replace("(UTC+0000)", "(UTC)")

@@ -1,0 +1,1 @@
+"""Routing: queues with skills, priority, assignment, SLA timers and business hours."""
