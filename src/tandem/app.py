@@ -15,13 +15,15 @@ from tandem.api.errors import install_error_handlers
 from tandem.api.middleware import BodySizeLimit
 from tandem.config import Settings, get_settings
 from tandem.conversations.views import router as conversations_router
+from tandem.copilot import cases as _copilot_cases  # noqa: F401 - registers conversation_resolved
+from tandem.copilot.views import router as copilot_router
 from tandem.db.migrate import upgrade
 from tandem.db.session import get_engine, session_factory
 from tandem.handoff.views import router as handoff_router
-from tandem.routing.views import router as routing_router
 from tandem.jobs.worker import Worker
 from tandem.live import set_broker
 from tandem.live.broker import make_broker
+from tandem.routing.views import router as routing_router
 from tandem.triage import flows as _flows  # noqa: F401 - registers the message job handler
 from tandem.triage.pipeline import warm_up
 from tandem.users.views import router as users_router
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(conversations_router)
     app.include_router(handoff_router)
     app.include_router(routing_router)
+    app.include_router(copilot_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
