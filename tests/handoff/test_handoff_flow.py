@@ -72,6 +72,8 @@ def test_ai_escalation_stores_a_packet_with_everything_the_ai_knew(
         "12345" in e["value"] for e in data["entities"]
     )
     assert data["ai_answers"] and data["ai_answers"][0]["intent"] == "return_policy"
+    # "I want a human" is not the need: the packet's intent comes from a message that states one.
+    assert data["intent"] == "return_policy"
     assert data["customer"] == {"name": "Ada", "email": "ada@example.com", "is_vip": False}
     assert [p["id"] for p in data["past_conversations"]] == [earlier.id]
     assert data["past_conversations"][0]["first_line"].startswith("How long")
@@ -108,16 +110,12 @@ def test_customer_button_escalates_once_and_again_after_a_hand_back(
     assert [p.trigger for p in packets(factory, conv.id)] == ["customer"]
 
     agent = login(client, shop.agent_email)
-    reply = client.post(
-        f"{TEAM}/{conv.id}/messages", headers=agent, json={"text": "Hi, I'm Sam."}
-    )
+    reply = client.post(f"{TEAM}/{conv.id}/messages", headers=agent, json={"text": "Hi, I'm Sam."})
     assert reply.status_code == 201
     # The customer sees who took over (first name only), and only while a human owns it.
     seen = client.get(f"{WIDGET}/{conv.id}", headers=conv.headers).json()
     assert (seen["status"], seen["agent_name"]) == ("human", "Agent")
-    back = client.post(
-        f"{TEAM}/{conv.id}/status", headers=agent, json={"action": "hand_back"}
-    )
+    back = client.post(f"{TEAM}/{conv.id}/status", headers=agent, json={"action": "hand_back"})
     assert back.json()["status"] == "ai"
     # After a hand-back the AI answers again…
     state = say(client, factory, conv, "How long do I have to return something?")
@@ -156,9 +154,7 @@ def test_agent_escalation_needs_an_ai_owned_conversation(
     conv = open_conversation(client, shop.widget_key)
     say(client, factory, conv, "How long do I have to return something?")
     supervisor = login(client, shop.supervisor_email)
-    first = client.post(
-        f"{TEAM}/{conv.id}/status", headers=supervisor, json={"action": "escalate"}
-    )
+    first = client.post(f"{TEAM}/{conv.id}/status", headers=supervisor, json={"action": "escalate"})
     assert first.status_code == 200 and first.json()["status"] == "waiting_for_human"
     second = client.post(
         f"{TEAM}/{conv.id}/status", headers=supervisor, json={"action": "escalate"}

@@ -29,6 +29,7 @@ from tandem.triage.responder import compose_handoff
 
 PAST_CONVERSATIONS = 5
 LATEST_CHARS = 300
+HUMAN_REQUEST_ONLY = 0.5
 TRIGGERS = frozenset({"ai", "customer", "agent"})
 
 
@@ -257,9 +258,19 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _latest_triage(messages: Sequence[Message]) -> dict[str, Any]:
+    """Return the triage of the customer's latest actual need.
+
+    "Can I talk to a person?" says who should answer, not what the need is, so messages that were
+    mainly a request for a human are skipped (their intent is a guess about the wrong thing).
+    """
     for message in reversed(messages):
         triage = message.meta.get("triage") if message.author == Author.CUSTOMER.value else None
-        if triage and triage.get("intent"):
+        if (
+            triage
+            and triage.get("intent")
+            and not triage.get("out_of_scope")
+            and float(triage.get("human_request") or 0.0) < HUMAN_REQUEST_ONLY
+        ):
             return dict(triage)
     return {}
 

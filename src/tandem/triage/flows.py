@@ -17,7 +17,7 @@ from tandem.db.session import scope_session
 from tandem.handoff import service as handoff
 from tandem.jobs.service import register
 from tandem.knowledge.service import ApprovedAnswer, approved_answers, retriever_cache
-from tandem.triage.decision import Decision, Policy, decide
+from tandem.triage.decision import Decision, Policy, Reason, decide
 from tandem.triage.pipeline import MAX_TRIAGE_CHARS, SIGNAL_EMBEDDER, TriageResult, embed
 from tandem.triage.responder import compose_answer
 from tandem.triage.service import triage_cache
@@ -133,14 +133,17 @@ def _answer(
 def _escalate(
     session: Session, conversation: Conversation, result: TriageResult, decision: Decision
 ) -> None:
-    # Priority, queue, SLA and assignment are routing's decisions (tandem.routing).
+    # "Let me talk to a person" names who should answer, not the need: handoff then reads the
+    # need from the customer's earlier messages. Priority, queue, SLA and assignment are
+    # routing's decisions (tandem.routing).
+    names_need = Reason.HUMAN_REQUESTED not in decision.reasons
     handoff.escalate(
         session,
         conversation,
         trigger="ai",
         reasons=[r.value for r in decision.reasons],
-        intent=decision.intent,
-        confidence=decision.confidence,
+        intent=decision.intent if names_need else None,
+        confidence=decision.confidence if names_need else None,
         language=result.language,
         frustration=result.frustration,
     )
