@@ -28,6 +28,17 @@ PG_ENV = "TANDEM_TEST_DATABASE_URL"
 security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run browser tests last: Playwright's sync API holds an event loop in the main thread
+    for as long as the shared browser lives, which other tests' asyncio.run() cannot share."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("browser") is not None
+            or "/tests/browser/" in str(item.path).replace(os.sep, "/")
+        )
+    )
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Yield a migrated database URL: a private PostgreSQL schema, or a SQLite file."""

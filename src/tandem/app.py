@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tandem import __version__
 from tandem.api.errors import install_error_handlers
-from tandem.api.middleware import BodySizeLimit
+from tandem.api.middleware import BodySizeLimit, ConsoleSecurityHeaders
 from tandem.config import Settings, get_settings
 from tandem.conversations.views import router as conversations_router
 from tandem.copilot import cases as _copilot_cases  # noqa: F401 - registers conversation_resolved
@@ -27,6 +27,8 @@ from tandem.routing.views import router as routing_router
 from tandem.triage import flows as _flows  # noqa: F401 - registers the message job handler
 from tandem.triage.pipeline import warm_up
 from tandem.users.views import router as users_router
+from tandem.web import mount_static
+from tandem.web import router as console_router
 from tandem.widget.page import router as widget_page_router
 from tandem.widget.views import router as widget_router
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type", "X-Tandem-Widget-Key", "Last-Event-ID"],
     )
+    app.add_middleware(ConsoleSecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_message_chars * 4 + 64_000)
     app.include_router(widget_router)
     app.include_router(widget_page_router)
@@ -86,6 +89,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(handoff_router)
     app.include_router(routing_router)
     app.include_router(copilot_router)
+    app.include_router(console_router)
+    mount_static(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

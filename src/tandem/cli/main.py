@@ -178,7 +178,13 @@ def demo(
 
     from tandem.app import create_app
     from tandem.cli.progress import progress_bar
-    from tandem.demo.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, seed_demo
+    from tandem.demo.seed import (
+        DEMO_ADMIN_EMAIL,
+        DEMO_ADMIN_PASSWORD,
+        DEMO_AGENT_EMAIL,
+        DEMO_AGENT_PASSWORD,
+        seed_demo,
+    )
 
     with cli_transaction() as session, progress_bar() as update:
         result = seed_demo(session, progress=update)
@@ -186,9 +192,17 @@ def demo(
     console.print(
         f"[bold]Tandem demo[/] — workspace [bold]{result.workspace_name}[/]", highlight=False
     )
-    console.print(f"  API docs:       {base}/docs", highlight=False)
-    console.print(f"  Widget key:     {result.widget_key}", highlight=False)
+    console.print(f"  Agent console:  {base}/console", highlight=False)
     console.print(f"  Agent login:    {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD}", highlight=False)
+    console.print(f"  Admin login:    {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}", highlight=False)
+    console.print(f"  Customer chat:  {base}/widget?key={result.widget_key}", highlight=False)
+    console.print(
+        f'  Embed snippet:  <script src="{base}/widget.js" data-widget-key="{result.widget_key}"'
+        " async></script>",
+        highlight=False,
+    )
+    console.print(f"  Widget key:     {result.widget_key}", highlight=False)
+    console.print(f"  API docs:       {base}/docs", highlight=False)
     console.print(
         f"  Try:  curl -s -X POST {base}/api/v1/widget/conversations "
         f"-H 'X-Tandem-Widget-Key: {result.widget_key}'",

@@ -21,8 +21,10 @@ from tandem.workspaces.service import create_workspace
 DEMO_WORKSPACE = "demo"
 DEMO_AGENT_EMAIL = "agent@demo.tandem"
 DEMO_AGENT_PASSWORD = "demo-agent-pass"  # noqa: S105 - a published demo login, printed on start
+DEMO_ADMIN_EMAIL = "admin@demo.tandem"
+DEMO_ADMIN_PASSWORD = "demo-admin-pass"  # noqa: S105 - a published demo login, printed on start
 DEMO_TEAM = [
-    ("admin@demo.tandem", "Ada Admin", Role.ADMIN, "demo-admin-pass"),
+    (DEMO_ADMIN_EMAIL, "Ada Admin", Role.ADMIN, DEMO_ADMIN_PASSWORD),
     ("supervisor@demo.tandem", "Sam Supervisor", Role.SUPERVISOR, "demo-super-pass"),
     (DEMO_AGENT_EMAIL, "Alex Agent", Role.AGENT, DEMO_AGENT_PASSWORD),
 ]

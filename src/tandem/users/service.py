@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tandem.core.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
@@ -144,4 +144,45 @@ def get_user(session: Session, user_id: str) -> User:
     user = session.scalar(select(User).where(User.id == user_id))
     if user is None:
         raise NotFoundError("user not found")
+    return user
+
+
+MAX_CAPACITY = 50
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    role: Role | None = None,
+    capacity: int | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """Change a member's role, capacity or active flag; a workspace keeps one active admin."""
+    if capacity is not None and not 0 <= capacity <= MAX_CAPACITY:
+        raise ValidationError(f"capacity must be between 0 and {MAX_CAPACITY}")
+    new_role = Role(role) if role is not None else Role(user.role)
+    new_active = user.is_active if is_active is None else is_active
+    if (
+        user.role == Role.ADMIN.value
+        and user.is_active
+        and not (new_active and new_role is Role.ADMIN)
+    ):
+        others = session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(
+                User.workspace_id == user.workspace_id,
+                User.role == Role.ADMIN.value,
+                User.is_active.is_(True),
+                User.id != user.id,
+            )
+        )
+        if not others:
+            raise ConflictError("the workspace needs at least one active admin")
+    user.role = new_role.value
+    user.is_active = new_active
+    if capacity is not None:
+        user.capacity = capacity
+    session.flush()
     return user

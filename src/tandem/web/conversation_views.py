@@ -1,0 +1,257 @@
+"""The conversation page: messages, handoff packet, customer, co-pilot, and the agent's actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tandem.api.deps import Principal, SessionDep, SettingsDep
+from tandem.config import Settings
+from tandem.conversations import service as conversations
+from tandem.conversations.models import Conversation
+from tandem.conversations.service import Author
+from tandem.conversations.state import Action
+from tandem.core.errors import NotFoundError, ValidationError
+from tandem.db.base import utcnow
+from tandem.handoff import service as handoff
+from tandem.routing.models import Queue, SlaPolicy
+from tandem.users.models import Role, User
+from tandem.users.service import get_user
+from tandem.web import copilot_panel
+from tandem.web.auth import ConsoleRoute, ConsoleUser, page_csrf
+from tandem.web.presenters import (
+    available_actions,
+    customer_label,
+    message_view,
+    sla_badge,
+)
+from tandem.web.templating import STATUS_LABELS, render
+from tandem.workspaces.models import Workspace
+
+router = APIRouter(prefix="/console/c", route_class=ConsoleRoute)
+
+STATUS_ACTIONS = {"resolve": Action.RESOLVE, "hand_back": Action.HAND_BACK, "reopen": Action.REOPEN}
+BLOCKED_MESSAGE = "Not sent: fix the problems marked below first."
+
+
+def _team(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)))
+
+
+def _messages_context(session: Session, conversation: Conversation) -> dict[str, Any]:
+    names = {u.id: u.name for u in session.scalars(select(User))}
+    rows = conversations.list_messages(session, conversation.id, include_private=True)
+    return {
+        "conversation": conversation,
+        "messages": [message_view(m, names) for m in rows],
+        "last_seq": rows[-1].seq if rows else 0,
+    }
+
+
+def _head_context(session: Session, conversation: Conversation) -> dict[str, Any]:
+    queue = session.get(Queue, conversation.queue_id) if conversation.queue_id else None
+    assignee = session.get(User, conversation.assignee_id) if conversation.assignee_id else None
+    customer = conversation.customer
+    policy = (
+        session.get(SlaPolicy, conversation.sla_policy_id) if conversation.sla_policy_id else None
+    )
+    policies = {policy.id: policy} if policy else {}
+    return {
+        "conversation": conversation,
+        "customer_name": customer_label(customer.name, customer.email),
+        "status_label": STATUS_LABELS.get(conversation.status, conversation.status),
+        "actions": available_actions(conversation.status),
+        "queue_name": queue.name if queue else None,
+        "assignee": assignee,
+        "sla": sla_badge(conversation, utcnow(), policies),
+        "team": _team(session),
+    }
+
+
+def _side_context(session: Session, conversation: Conversation) -> dict[str, Any]:
+    packet = handoff.latest_packet(session, conversation.id)
+    return {
+        "conversation": conversation,
+        "customer": conversation.customer,
+        "customer_name": customer_label(conversation.customer.name, conversation.customer.email),
+        "packet": packet,
+        "packet_data": packet.data if packet else {},
+        "past": copilot_panel.history(session, conversation),
+    }
+
+
+def _page_context(
+    session: Session, principal: Principal, settings: Settings, conversation: Conversation
+) -> dict[str, Any]:
+    role = principal.role
+    return {
+        "user": principal.user,
+        "csrf_token": page_csrf(principal, settings.secret_key),
+        "is_supervisor": role.includes(Role.SUPERVISOR),
+        "is_admin": role.includes(Role.ADMIN),
+        "nav": "queue",
+        "max_chars": settings.max_message_chars,
+        **_messages_context(session, conversation),
+        **_head_context(session, conversation),
+        **_side_context(session, conversation),
+    }
+
+
+@router.get("/{conversation_id}")
+def conversation_page(
+    conversation_id: str,
+    request: Request,
+    principal: ConsoleUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    """Show one conversation with everything the agent needs to continue it."""
+    conversation = conversations.get_conversation(session, conversation_id)
+    return render(
+        request, "conversation.html", _page_context(session, principal, settings, conversation)
+    )
+
+
+@router.get("/{conversation_id}/messages")
+def messages_partial(
+    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
+) -> Response:
+    """Return the message list (refreshed live on each new message)."""
+    conversation = conversations.get_conversation(session, conversation_id)
+    return render(request, "_messages.html", _messages_context(session, conversation))
+
+
+@router.get("/{conversation_id}/head")
+def head_partial(
+    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
+) -> Response:
+    """Return the header with status and actions (refreshed live on status changes)."""
+    conversation = conversations.get_conversation(session, conversation_id)
+    return render(request, "_conversation_head.html", _head_context(session, conversation))
+
+
+@router.get("/{conversation_id}/side")
+def side_partial(
+    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
+) -> Response:
+    """Return the handoff packet and customer panels."""
+    conversation = conversations.get_conversation(session, conversation_id)
+    return render(request, "_conversation_side.html", _side_context(session, conversation))
+
+
+@router.get("/{conversation_id}/copilot")
+def copilot_partial(
+    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
+) -> Response:
+    """Return the co-pilot's suggested replies and next best actions."""
+    conversation = conversations.get_conversation(session, conversation_id)
+    context = {"conversation": conversation, **copilot_panel.panel(session, conversation)}
+    return render(request, "_copilot.html", context)
+
+
+def _workspace(session: Session, principal: Principal) -> Workspace:
+    workspace = session.get(Workspace, principal.workspace_id)
+    if workspace is None:
+        raise NotFoundError("workspace not found")
+    return workspace
+
+
+@router.post("/{conversation_id}/check")
+def check_draft(
+    conversation_id: str,
+    request: Request,
+    principal: ConsoleUser,
+    session: SessionDep,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    """Return the compliance flags of the agent's draft."""
+    conversations.get_conversation(session, conversation_id)
+    flags = copilot_panel.check_draft(session, _workspace(session, principal), text)
+    return render(request, "_flags.html", {"flags": flags, "blocked_message": None})
+
+
+@router.post("/{conversation_id}/reply")
+def reply(
+    conversation_id: str,
+    request: Request,
+    principal: ConsoleUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    text: Annotated[str, Form()] = "",
+    mode: Annotated[str, Form()] = "reply",
+) -> Response:
+    """Send a reply to the customer (after the compliance check) or add a private note."""
+    if mode not in ("reply", "note"):
+        raise ValidationError("mode must be reply or note")
+    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    private = mode == "note"
+    if not private:
+        flags = copilot_panel.check_draft(session, _workspace(session, principal), text)
+        if copilot_panel.blocking(flags):
+            return render(
+                request,
+                "_flags.html",
+                {"flags": flags, "blocked_message": BLOCKED_MESSAGE},
+                status_code=422,
+                headers={"HX-Retarget": "#flags", "HX-Reswap": "innerHTML"},
+            )
+    conversations.post_message(
+        session,
+        conversation,
+        author=Author.AGENT,
+        text=text,
+        user_id=principal.user.id,
+        is_private=private,
+        max_chars=settings.max_message_chars,
+    )
+    return render(request, "_messages.html", _messages_context(session, conversation))
+
+
+@router.post("/{conversation_id}/assign")
+def assign(
+    conversation_id: str,
+    request: Request,
+    principal: ConsoleUser,
+    session: SessionDep,
+    user_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Assign the conversation to me, or to another active member of the workspace."""
+    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    assignee = get_user(session, user_id) if user_id else principal.user
+    if not assignee.is_active:
+        raise ValidationError("cannot assign to a deactivated user")
+    conversations.ensure_assignable(conversation)
+    conversations.change_status(
+        session,
+        conversation,
+        Action.ASSIGN,
+        actor_type="user",
+        actor_id=principal.user.id,
+        assignee_id=assignee.id,
+    )
+    return render(request, "_conversation_head.html", _head_context(session, conversation))
+
+
+@router.post("/{conversation_id}/status")
+def change_status(
+    conversation_id: str,
+    request: Request,
+    principal: ConsoleUser,
+    session: SessionDep,
+    action: Annotated[str, Form()] = "",
+) -> Response:
+    """Resolve, hand back to the AI, or reopen the conversation."""
+    if action not in STATUS_ACTIONS:
+        raise ValidationError("action must be resolve, hand_back or reopen")
+    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    conversations.change_status(
+        session,
+        conversation,
+        STATUS_ACTIONS[action],
+        actor_type="user",
+        actor_id=principal.user.id,
+    )
+    return render(request, "_conversation_head.html", _head_context(session, conversation))

@@ -1,0 +1,64 @@
+"""The console's view of the co-pilot: suggestions, next best actions, compliance flags.
+
+Everything here reads through tandem.copilot.service; the console only shapes it for display
+and decides one thing itself: a draft with a blocking flag is not sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tandem.conversations.models import Conversation
+from tandem.copilot import service as copilot
+from tandem.workspaces.models import Workspace
+
+
+@dataclass(frozen=True)
+class FlagView:
+    """One compliance flag on a draft, with the flagged words."""
+
+    code: str
+    severity: str  # block | warn
+    message: str
+    excerpt: str
+
+
+def check_draft(session: Session, workspace: Workspace, text: str) -> list[FlagView]:
+    """Return the compliance flags of a draft reply (blocking ones first)."""
+    if not text.strip():
+        return []
+    views = []
+    for flag in copilot.check(session, workspace, text):
+        start, end = flag.start, flag.end
+        has_place = start is not None and end is not None and end > start
+        views.append(
+            FlagView(
+                code=flag.code,
+                severity=str(flag.severity),
+                message=flag.message,
+                excerpt=text[start:end] if has_place else "",
+            )
+        )
+    return sorted(views, key=lambda v: (v.severity != "block", v.code))
+
+
+def blocking(flags: list[FlagView]) -> bool:
+    """Return whether any flag forbids sending."""
+    return any(f.severity == "block" for f in flags)
+
+
+def panel(session: Session, conversation: Conversation) -> dict[str, Any]:
+    """Return the co-pilot panel's data: suggested replies and next best actions."""
+    return {
+        "available": True,
+        "suggestions": copilot.suggestions(session, conversation, limit=3),
+        "actions": copilot.next_actions(session, conversation),
+    }
+
+
+def history(session: Session, conversation: Conversation) -> list[copilot.HistoryItem]:
+    """Return the customer's other conversations, most recent first."""
+    return copilot.customer_history(session, conversation)

@@ -1,0 +1,336 @@
+"""Console pages: login, the queue with live updates, presence; includes the other page groups."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse, StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tandem.api.deps import SESSION_COOKIE, Principal, SessionDep, SettingsDep
+from tandem.config import Settings
+from tandem.conversations import service as conversations
+from tandem.conversations.models import Conversation, Message
+from tandem.core.errors import AuthenticationError, PermissionDeniedError, ValidationError
+from tandem.db.base import utcnow
+from tandem.live import get_broker
+from tandem.live.broker import workspace_channel
+from tandem.live.sse import KEEPALIVE_SECONDS, format_event
+from tandem.routing import service as routing
+from tandem.routing.models import Queue, SlaPolicy
+from tandem.users import service as users
+from tandem.users.models import Role, TokenKind, User
+from tandem.web import admin_views, conversation_views
+from tandem.web.auth import (
+    HOME_PATH,
+    LOGIN_NONCE_COOKIE,
+    LOGIN_PATH,
+    ConsoleRoute,
+    ConsoleUser,
+    is_htmx,
+    login_form_is_genuine,
+    login_form_token,
+    login_throttle,
+    new_login_nonce,
+    page_csrf,
+    safe_next,
+)
+from tandem.web.presenters import (
+    TAB_LABELS,
+    TAB_STATUSES,
+    QueueRow,
+    Tab,
+    opening_lines,
+    queue_row,
+    sla_badge,
+    sort_rows,
+)
+from tandem.web.templating import render
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+router.include_router(conversation_views.router)
+router.include_router(admin_views.router)
+
+PRESENCES = ("online", "away", "offline")
+QUEUE_LIMIT = 200
+# A burst of changes (a message, its triage, an escalation) becomes one refresh of the queue.
+COALESCE_SECONDS = 0.3
+
+
+def base_context(principal: Principal, settings: Settings, **extra: Any) -> dict[str, Any]:
+    """Return what every console page needs: the user, their role, and the CSRF token."""
+    role = principal.role
+    return {
+        "user": principal.user,
+        "csrf_token": page_csrf(principal, settings.secret_key),
+        "is_supervisor": role.includes(Role.SUPERVISOR),
+        "is_admin": role.includes(Role.ADMIN),
+        **extra,
+    }
+
+
+# --- login ------------------------------------------------------------------------------------
+
+
+def _login_page(
+    request: Request,
+    settings: Settings,
+    *,
+    next_path: str,
+    email: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    nonce = new_login_nonce()
+    response = render(
+        request,
+        "login.html",
+        {
+            "form_token": login_form_token(settings.secret_key, nonce),
+            "next_path": next_path,
+            "email": email,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+    response.set_cookie(
+        LOGIN_NONCE_COOKIE,
+        nonce,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path=LOGIN_PATH,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get(LOGIN_PATH)
+def login_page(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
+    """Show the login form."""
+    return _login_page(request, settings, next_path=safe_next(next))
+
+
+@router.post(LOGIN_PATH)
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    form_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = HOME_PATH,
+) -> Response:
+    """Check credentials, start a session cookie and go to the console."""
+    next_path = safe_next(next)
+    if not login_form_is_genuine(request, settings.secret_key, form_token):
+        return _login_page(
+            request,
+            settings,
+            next_path=next_path,
+            email=email,
+            error="This login form expired or did not come from this site. Please try again.",
+            status_code=403,
+        )
+    throttle = login_throttle(request)
+    key = (request.client.host if request.client else "?", email.strip().lower())
+    wait = throttle.retry_after(key)
+    if wait:
+        response = _login_page(
+            request,
+            settings,
+            next_path=next_path,
+            email=email,
+            error=f"Too many failed attempts. Try again in {max(wait // 60, 1)} minute(s).",
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    try:
+        user = users.authenticate(session, email=email, password=password)
+    except AuthenticationError:
+        throttle.failed(key)
+        return _login_page(
+            request,
+            settings,
+            next_path=next_path,
+            email=email,
+            error="Wrong email or password.",
+            status_code=401,
+        )
+    throttle.succeeded(key)
+    issued = users.issue_token(
+        session, user=user, kind=TokenKind.SESSION, lifetime=timedelta(days=settings.session_days)
+    )
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+    response.delete_cookie(LOGIN_NONCE_COOKIE, path=LOGIN_PATH)
+    return response
+
+
+@router.post("/logout")
+def logout(principal: ConsoleUser, request: Request, session: SessionDep) -> Response:
+    """End the browser session and go back to the login page."""
+    if principal.via_cookie:
+        users.revoke_token(session, principal.session_token)
+    if is_htmx(request):
+        response: Response = Response(status_code=204, headers={"HX-Redirect": LOGIN_PATH})
+    else:
+        response = RedirectResponse(LOGIN_PATH, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def root() -> Response:
+    """Send visitors to the console (which sends them to login when needed)."""
+    return RedirectResponse(HOME_PATH, status_code=303)
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+
+def _parse_tab(tab: str | None) -> Tab:
+    try:
+        return Tab(tab or Tab.WAITING.value)
+    except ValueError as exc:
+        raise ValidationError(f"unknown tab {tab!r}; use waiting, mine or all") from exc
+
+
+def _openings(session: Session, ids: Sequence[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    first = (
+        select(Message.conversation_id, func.min(Message.seq).label("seq"))
+        .where(Message.conversation_id.in_(ids), Message.author == "customer")
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(Message).join(
+            first,
+            (Message.conversation_id == first.c.conversation_id) & (Message.seq == first.c.seq),
+        )
+    ).all()
+    return opening_lines(rows)
+
+
+def queue_rows(session: Session, principal: Principal, tab: Tab) -> list[QueueRow]:
+    """Return the rows of one tab of the queue, most urgent first."""
+    found: Sequence[Conversation] = conversations.list_conversations(
+        session,
+        statuses=list(TAB_STATUSES[tab]) or None,
+        assignee_id=principal.user.id if tab is Tab.MINE else None,
+        limit=QUEUE_LIMIT,
+    )
+    now = utcnow()
+    openings = _openings(session, [c.id for c in found])
+    queue_names = {q.id: q.name for q in session.scalars(select(Queue))}
+    policies = {p.id: p for p in session.scalars(select(SlaPolicy))}
+    user_names = {u.id: u.name for u in session.scalars(select(User))}
+    rows = [
+        queue_row(
+            c,
+            now=now,
+            opening=openings.get(c.id),
+            sla=sla_badge(c, now, policies),
+            queue_names=queue_names,
+            user_names=user_names,
+        )
+        for c in found
+    ]
+    return sort_rows(rows)
+
+
+def _queue_context(session: Session, principal: Principal, tab: Tab) -> dict[str, Any]:
+    return {
+        "tab": tab.value,
+        "tabs": [(t.value, TAB_LABELS[t]) for t in Tab],
+        "rows": queue_rows(session, principal, tab),
+        "overview": routing.queue_overview(session, principal.user),
+        "now": utcnow(),
+    }
+
+
+@router.get(HOME_PATH)
+def console(
+    request: Request,
+    principal: ConsoleUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    tab: str | None = None,
+) -> Response:
+    """Show the queue: waiting, mine, or all conversations, refreshed live."""
+    context = base_context(
+        principal, settings, nav="queue", **_queue_context(session, principal, _parse_tab(tab))
+    )
+    return render(request, "console.html", context)
+
+
+@router.get(f"{HOME_PATH}/queue")
+def queue_partial(
+    request: Request, principal: ConsoleUser, session: SessionDep, tab: str | None = None
+) -> Response:
+    """Return the queue table alone (htmx refreshes it on every workspace event)."""
+    return render(request, "_queue.html", _queue_context(session, principal, _parse_tab(tab)))
+
+
+@router.post(f"{HOME_PATH}/presence")
+def change_presence(
+    request: Request,
+    principal: ConsoleUser,
+    session: SessionDep,
+    presence: Annotated[str, Form()] = "",
+) -> Response:
+    """Set whether the agent is online, away or offline (routing assigns only to online)."""
+    if presence not in PRESENCES:
+        raise ValidationError("presence must be online, away or offline")
+    routing.set_presence(session, principal.user, presence)
+    return render(request, "_presence.html", {"user": principal.user})
+
+
+# --- the workspace's live events --------------------------------------------------------------
+
+
+async def _workspace_events(request: Request, workspace_id: str) -> AsyncIterator[str]:
+    async with get_broker().subscribe(workspace_channel(workspace_id)) as queue:
+        yield "retry: 2000\n\n"
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield ": keep-alive\n\n"
+                continue
+            await asyncio.sleep(COALESCE_SECONDS)
+            while not queue.empty():
+                event = queue.get_nowait()
+            kind = str(event.get("type", "change")) if isinstance(event, dict) else "change"
+            yield format_event("queue", {"type": kind})
+
+
+@router.get(f"{HOME_PATH}/events")
+def workspace_events(request: Request, principal: ConsoleUser) -> StreamingResponse:
+    """Stream a poke whenever something in the caller's workspace queue changes."""
+    if not principal.user.is_active:  # resolve_token checks this too; be explicit on streams
+        raise PermissionDeniedError("this account is deactivated")
+    return StreamingResponse(
+        _workspace_events(request, principal.workspace_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
