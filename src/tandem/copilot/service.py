@@ -25,6 +25,7 @@ from tandem.knowledge.models import Article
 from tandem.knowledge.service import approved_answers, retriever_cache
 from tandem.routing.models import Queue
 from tandem.triage.decision import Policy, Signals, decide
+from tandem.triage.need import latest_need, latest_need_triage
 from tandem.triage.pipeline import LANGUAGE_TRUST, MAX_TRIAGE_CHARS, SIGNAL_EMBEDDER, embed
 from tandem.triage.service import triage_cache
 from tandem.workspaces.models import Workspace
@@ -105,7 +106,9 @@ def suggestions(
     asked = _customer_messages(session, conversation)
     if not asked:
         return []
-    vector = embed(SIGNAL_EMBEDDER, asked[-1].text[:MAX_TRIAGE_CHARS])
+    # "Can I talk to a person?" is not the need: look up the message that states one.
+    need = latest_need(asked) or asked[-1]
+    vector = embed(SIGNAL_EMBEDDER, need.text[:MAX_TRIAGE_CHARS])
     candidates = [
         *_from_approved_answer(session, asked),
         *_from_articles(session, conversation.workspace_id, vector),
@@ -463,12 +466,9 @@ def _customer_messages(session: Session, conversation: Conversation) -> list[Mes
 
 
 def _latest_triage(asked: Sequence[Message]) -> dict[str, Any]:
-    # The newest message may not be triaged yet (its job is queued): use the newest that is.
-    for message in reversed(asked):
-        triage = message.meta.get("triage")
-        if isinstance(triage, dict) and triage.get("intent"):
-            return triage
-    return {}
+    # The newest message may not be triaged yet (its job is queued), or may only ask for a
+    # person: use the newest that states a need.
+    return latest_need_triage(asked)
 
 
 def _unit(value: float) -> float:

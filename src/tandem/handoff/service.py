@@ -25,11 +25,11 @@ from tandem.handoff.models import HandoffPacket
 from tandem.handoff.summary import Turn, summarize
 from tandem.routing import service as routing
 from tandem.routing.service import RoutingOutcome
+from tandem.triage.need import latest_need_triage
 from tandem.triage.responder import compose_handoff
 
 PAST_CONVERSATIONS = 5
 LATEST_CHARS = 300
-HUMAN_REQUEST_ONLY = 0.5
 TRIGGERS = frozenset({"ai", "customer", "agent"})
 
 
@@ -94,7 +94,7 @@ def escalate(
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown handoff trigger {trigger!r}")
     messages = conversations.list_messages(session, conversation.id)
-    latest = _latest_triage(messages)
+    latest = latest_need_triage(messages)
     intent = intent if intent is not None else latest.get("intent")
     if confidence is None and latest.get("confidence") is not None:
         confidence = float(latest["confidence"])
@@ -255,24 +255,6 @@ def _summary(turns: Sequence[Turn], latest: str) -> str:
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _latest_triage(messages: Sequence[Message]) -> dict[str, Any]:
-    """Return the triage of the customer's latest actual need.
-
-    "Can I talk to a person?" says who should answer, not what the need is, so messages that were
-    mainly a request for a human are skipped (their intent is a guess about the wrong thing).
-    """
-    for message in reversed(messages):
-        triage = message.meta.get("triage") if message.author == Author.CUSTOMER.value else None
-        if (
-            triage
-            and triage.get("intent")
-            and not triage.get("out_of_scope")
-            and float(triage.get("human_request") or 0.0) < HUMAN_REQUEST_ONLY
-        ):
-            return dict(triage)
-    return {}
 
 
 def _max_frustration(messages: Sequence[Message]) -> float | None:

@@ -1,0 +1,44 @@
+"""Which customer message states the need: the one place both handoff and co-pilot ask."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
+
+# Above this, a message is mainly "let me talk to a person": it names who should answer,
+# not what the need is, so its intent is a guess about the wrong thing.
+HUMAN_REQUEST_ONLY = 0.5
+
+
+class TriagedMessage(Protocol):
+    """A stored message as far as this module needs it."""
+
+    author: str
+    meta: dict[str, Any]
+
+
+M = TypeVar("M", bound=TriagedMessage)
+
+
+def states_need(triage: object) -> bool:
+    """Return whether a message's triage names an in-scope need (not just a wish for a human)."""
+    return (
+        isinstance(triage, dict)
+        and bool(triage.get("intent"))
+        and not triage.get("out_of_scope")
+        and float(triage.get("human_request") or 0.0) < HUMAN_REQUEST_ONLY
+    )
+
+
+def latest_need(messages: Sequence[M]) -> M | None:
+    """Return the customer's newest message that states a need (skipping untriaged ones)."""
+    for message in reversed(messages):
+        if message.author == "customer" and states_need(message.meta.get("triage")):
+            return message
+    return None
+
+
+def latest_need_triage(messages: Sequence[TriagedMessage]) -> dict[str, Any]:
+    """Return that message's triage, or {} when no message states a need."""
+    message = latest_need(messages)
+    return dict(message.meta["triage"]) if message is not None else {}
