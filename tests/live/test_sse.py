@@ -84,3 +84,41 @@ def test_stream_refuses_wrong_token(live_server, factory: sessionmaker[Session])
             f"{WIDGET}/{started['conversation_id']}/events", params={"token": "wrong"}
         )
     assert response.status_code == 404
+
+
+def test_team_stream_sends_status_only_on_real_changes(
+    live_server, factory: sessionmaker[Session]
+) -> None:  # type: ignore[no-untyped-def]
+    from ..factories import PASSWORD
+
+    ws = make_workspace(factory)
+    with httpx.Client(base_url=live_server.url, timeout=20) as http:
+        started = http.post(WIDGET, headers={"X-Tandem-Widget-Key": ws.widget_key}).json()
+        conv_id = started["conversation_id"]
+        login = http.post(
+            "/api/v1/auth/login", json={"email": ws.agent_email, "password": PASSWORD}
+        ).json()
+        csrf = {"X-CSRF-Token": login["csrf_token"]}
+        team = f"/api/v1/conversations/{conv_id}"
+        # A fresh client (no state) is told the current state first…
+        with http.stream("GET", f"{team}/events") as stream:
+            kind, data, _ = next(_events(stream.iter_lines()))
+        assert kind == "status" and data["status"] == "ai"
+        state = str(data["state"])
+
+        def note_then_reply() -> None:
+            http.post(f"{team}/messages", headers=csrf, json={"text": "psst", "private": True})
+            http.post(f"{team}/messages", headers=csrf, json={"text": "Hello, I'm here"})
+
+        # …a page that already shows that state hears only what changes after it.
+        with http.stream("GET", f"{team}/events", params={"state": state}) as stream:
+            events = _events(stream.iter_lines())
+            poster = threading.Thread(target=note_then_reply)
+            poster.start()
+            seen = [next(events), next(events), next(events)]
+            poster.join()
+    assert seen[0][0] == "message" and seen[0][1]["text"] == "psst"
+    kinds = sorted(kind for kind, _, _ in seen[1:])
+    assert kinds == ["message", "status"]  # the reply, and the takeover it caused
+    status = next(data for kind, data, _ in seen if kind == "status")
+    assert status["status"] == "human" and status["state"] != state

@@ -162,8 +162,13 @@ def follow(
     principal: CurrentPrincipal,
     session: SessionDep,
     after: Annotated[int | None, Query(ge=0)] = None,
+    state: Annotated[str | None, Query(max_length=100)] = None,
 ) -> StreamingResponse:
-    """Stream a conversation's new messages (notes included) and status as server-sent events."""
+    """Stream a conversation's new messages (notes included) and status as server-sent events.
+
+    `state` is the ownership state the client already shows (from a `status` event or the page);
+    the stream then sends `status` only when it really changes.
+    """
     service.get_conversation(session, conversation_id)
     workspace_id = principal.workspace_id
     load = message_loader(
@@ -172,5 +177,6 @@ def follow(
         conversation_id=conversation_id,
         include_private=True,
         to_json=lambda m: AgentMessageOut.of(m).model_dump(mode="json"),
+        known_state=state,
     )
     return conversation_stream(request, conversation_id, load, last_event_id(request, after))

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from tandem.conversations.models import Message
+from tandem.conversations.models import Conversation, Message
 from tandem.db.session import transaction
 from tandem.live import get_broker
 from tandem.live.broker import conversation_channel
@@ -72,6 +72,11 @@ def conversation_stream(
     )
 
 
+def ownership_state(conversation: Conversation) -> str:
+    """Return an opaque token that changes whenever status, assignee or queue changes."""
+    return f"{conversation.status}:{conversation.assignee_id or '-'}:{conversation.queue_id or '-'}"
+
+
 def message_loader(
     factory: sessionmaker[Session],
     *,
@@ -79,11 +84,16 @@ def message_loader(
     conversation_id: str,
     include_private: bool,
     to_json: Callable[[Message], dict[str, Any]],
+    known_state: str | None = None,
 ) -> Loader:
-    """Return a loader that reads messages after a cursor, plus the status when it changes."""
+    """Return a loader that reads messages after a cursor, plus the status when it changes.
+
+    `known_state` is the `state` a client last saw (see `ownership_state`); a page rendered a
+    moment ago passes it so the stream does not announce a "change" that is not one.
+    """
     from tandem.conversations import service
 
-    seen = {"status": ""}
+    seen = {"status": known_state or ""}
 
     def load(cursor: int) -> tuple[list[dict[str, Any]], int]:
         with transaction(factory, workspace_id) as session:
@@ -94,12 +104,13 @@ def message_loader(
             frames: list[dict[str, Any]] = [
                 {"event": "message", "id": m.seq, "data": to_json(m)} for m in messages
             ]
-            status_key = f"{current.status}:{current.assignee_id}"
-            if status_key != seen["status"]:
-                seen["status"] = status_key
+            state = ownership_state(current)
+            if state != seen["status"]:
+                seen["status"] = state
                 data = {
                     "status": current.status,
                     "agent_name": service.agent_first_name(session, current),
+                    "state": state,
                 }
                 frames.append({"event": "status", "data": data})
             return frames, (messages[-1].seq if messages else cursor)

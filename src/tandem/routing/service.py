@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation, Message
 from tandem.conversations.state import Action, Status
-from tandem.core.errors import ValidationError
+from tandem.core.errors import ConflictError, ValidationError
 from tandem.db.base import utcnow
 from tandem.events.service import record
 from tandem.live import notify_conversation
 from tandem.routing import decisions, hours, team
 from tandem.routing.admin import (
+    RoutingSettings,
     create_queue,
     create_sla_policy,
     delete_queue,
@@ -64,6 +65,7 @@ __all__ = [
     "set_presence",
     "set_queue_members",
     "sla_state",
+    "transfer",
     "update_queue",
     "update_routing_settings",
     "update_sla_policy",
@@ -71,6 +73,7 @@ __all__ = [
 
 PRESENCES = ("online", "away", "offline")
 OPEN = [Status.WAITING_FOR_HUMAN.value, Status.HUMAN.value]
+MAX_NOTE_CHARS = 10_000  # the default message limit; callers pass the configured one
 
 
 @dataclass(frozen=True)
@@ -170,42 +173,68 @@ def route_escalation(
     conversation.queue_id = chosen.id if chosen else None
     conversation.priority = priority
     _set_due_times(conversation, policy, settings.business_hours, now)
-    open_now = hours.is_open(settings.business_hours, now)
-    next_open_at = None if open_now else hours.next_open(settings.business_hours, now)
-
     candidates = team.queue_candidates(session, workspace_id, chosen.id) if chosen else []
-    assignee: Candidate | None = None
-    if (
-        settings.auto_assign
-        and conversation.status_enum is Status.WAITING_FOR_HUMAN
-        and (agent := decisions.pick_agent(candidates)) is not None
-    ):
-        assignee = agent
-        conversations.change_status(
-            session,
-            conversation,
-            Action.ASSIGN,
-            actor_type="system",
-            assignee_id=agent.user_id,
-            data={"via": "routing", "queue_id": conversation.queue_id},
-        )
+    assignee = _auto_assign(session, conversation, settings, candidates, via="routing")
+    outcome = _outcome(session, conversation, chosen, settings, candidates, assignee, now)
+    _announce_routing(session, conversation, outcome, all_reasons, policy)
+    return outcome
+
+
+def _auto_assign(
+    session: Session,
+    conversation: Conversation,
+    settings: RoutingSettings,
+    candidates: list[Candidate],
+    *,
+    via: str,
+) -> Candidate | None:
+    # Only a conversation nobody owns yet is handed to someone: an agent's work is never taken.
+    if not settings.auto_assign or conversation.status_enum is not Status.WAITING_FOR_HUMAN:
+        return None
+    agent = decisions.pick_agent(candidates)
+    if agent is None:
+        return None
+    conversations.change_status(
+        session,
+        conversation,
+        Action.ASSIGN,
+        actor_type="system",
+        assignee_id=agent.user_id,
+        data={"via": via, "queue_id": conversation.queue_id},
+    )
+    return agent
+
+
+def _outcome(
+    session: Session,
+    conversation: Conversation,
+    queue: QueueSpec | None,
+    settings: RoutingSettings,
+    candidates: list[Candidate],
+    assignee: Candidate | None,
+    now: datetime,
+) -> RoutingOutcome:
+    open_now = hours.is_open(settings.business_hours, now)
     wait = None
-    if chosen is not None and open_now:
+    if queue is not None and open_now:
         ahead = 0 if assignee else team.waiting_ahead(session, conversation)
         wait = team.expected_wait(
-            session, workspace_id, chosen.id, ahead=ahead, candidates=candidates, now=now
+            session,
+            conversation.workspace_id,
+            queue.id,
+            ahead=ahead,
+            candidates=candidates,
+            now=now,
         )
-    outcome = RoutingOutcome(
+    return RoutingOutcome(
         queue_id=conversation.queue_id,
-        queue_name=chosen.name if chosen else None,
-        priority=priority,
+        queue_name=queue.name if queue else None,
+        priority=conversation.priority,
         assignee_id=assignee.user_id if assignee else None,
         expected_wait_minutes=wait,
         open_now=open_now,
-        next_open_at=next_open_at,
+        next_open_at=None if open_now else hours.next_open(settings.business_hours, now),
     )
-    _announce_routing(session, conversation, outcome, all_reasons, policy)
-    return outcome
 
 
 def _announce_routing(
@@ -243,6 +272,83 @@ def _announce_routing(
         priority=outcome.priority,
         assignee_id=outcome.assignee_id,
     )
+
+
+def transfer(
+    session: Session,
+    conversation: Conversation,
+    *,
+    queue_id: str,
+    actor_id: str,
+    note: str | None = None,
+    max_note_chars: int = MAX_NOTE_CHARS,
+    now: datetime | None = None,
+) -> RoutingOutcome:
+    """Move an open conversation to another queue of its workspace, and maybe assign it there.
+
+    Its status, owner, priority and SLA due times stay as they are: the customer's clock does
+    not restart because the team passed the conversation on. A waiting conversation is offered
+    to the new queue's online members when auto-assignment is on. The note, if any, is kept as
+    a private note for the team.
+    """
+    now = now or utcnow()
+    target = get_queue(session, conversation.workspace_id, queue_id)
+    _ensure_transferable(conversation, target)
+    workspace = session.get(Workspace, conversation.workspace_id)
+    settings = read_routing_settings(workspace.settings if workspace else None)
+    from_queue_id = conversation.queue_id
+    conversation.queue_id = target.id
+    conversation.updated_at = now
+    text = note.strip() if note else ""
+    if text:
+        conversations.post_message(
+            session,
+            conversation,
+            author=conversations.Author.AGENT,
+            text=text,
+            user_id=actor_id,
+            is_private=True,
+            max_chars=max_note_chars,
+        )
+    candidates = team.queue_candidates(session, conversation.workspace_id, target.id)
+    assignee = _auto_assign(session, conversation, settings, candidates, via="transfer")
+    outcome = _outcome(
+        session, conversation, queue_spec(target), settings, candidates, assignee, now
+    )
+    record(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        type="conversation.transferred",
+        actor_type="user",
+        actor_id=actor_id,
+        data={
+            "from_queue": from_queue_id,
+            "to_queue": target.id,
+            "to_queue_name": target.name,
+            "note": text or None,
+            "assignee_id": outcome.assignee_id,
+        },
+    )
+    notify_conversation(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        kind="routed",
+        queue_id=target.id,
+        priority=conversation.priority,
+        assignee_id=conversation.assignee_id,
+    )
+    return outcome
+
+
+def _ensure_transferable(conversation: Conversation, target: Queue) -> None:
+    status = conversation.status_enum
+    if status.value not in OPEN:
+        owner = "the AI handles it" if status is Status.AI else "it is resolved"
+        raise ConflictError(f"only open conversations can change queue; {owner}")
+    if conversation.queue_id == target.id:
+        raise ConflictError(f"the conversation is already in the {target.name} queue")
 
 
 def sla_state(

@@ -1,4 +1,4 @@
-"""The routing API: queues and members, SLA policies, presence, the queue overview, settings."""
+"""The routing API: queues and members, SLA policies, presence, overview, settings, transfers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from tandem.api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SupervisorPrincipal
+from tandem.api.deps import (
+    AdminPrincipal,
+    CurrentPrincipal,
+    SessionDep,
+    SettingsDep,
+    SupervisorPrincipal,
+)
+from tandem.conversations import service as conversations
+from tandem.conversations.schemas import ConversationSummary
 from tandem.db.base import utcnow
 from tandem.routing import hours, service
 from tandem.routing import timers as _timers  # noqa: F401 - registers the SLA timer with the worker
@@ -167,6 +175,23 @@ class OverviewOut(BaseModel):
     presence: str
     capacity: int
     queues: list[QueueLoadOut]
+
+
+class TransferIn(BaseModel):
+    """Where to move a conversation, and an optional private note for the team."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue_id: str = Field(min_length=1, max_length=32)
+    note: str | None = Field(None, max_length=2000)
+
+
+class TransferredOut(ConversationSummary):
+    """The moved conversation, with its new queue and whoever was assigned on arrival."""
+
+    queue_id: str | None
+    queue_name: str | None
+    auto_assigned: bool
 
 
 class RoutingSettingsIn(BaseModel):
@@ -339,3 +364,32 @@ def write_settings(
         session, workspace_id=principal.workspace_id, **changes
     )
     return _settings_out(updated)
+
+
+# --- transfers ----------------------------------------------------------------------------------
+
+
+@router.post("/conversations/{conversation_id}/transfer", response_model=TransferredOut)
+def transfer(
+    conversation_id: str,
+    body: TransferIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TransferredOut:
+    """Move an open conversation to another queue (any team member)."""
+    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    outcome = service.transfer(
+        session,
+        conversation,
+        queue_id=body.queue_id,
+        actor_id=principal.user.id,
+        note=body.note,
+        max_note_chars=settings.max_message_chars,
+    )
+    return TransferredOut(
+        **ConversationSummary.of(conversation).model_dump(),
+        queue_id=outcome.queue_id,
+        queue_name=outcome.queue_name,
+        auto_assigned=outcome.assignee_id is not None,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -13,10 +14,12 @@ from tandem.config import Settings
 from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation
 from tandem.conversations.service import Author
-from tandem.conversations.state import Action
+from tandem.conversations.state import Action, Status
 from tandem.core.errors import NotFoundError, ValidationError
 from tandem.db.base import utcnow
 from tandem.handoff import service as handoff
+from tandem.live.sse import ownership_state
+from tandem.routing import service as routing
 from tandem.routing.models import Queue, SlaPolicy
 from tandem.users.models import Role, User
 from tandem.users.service import get_user
@@ -34,6 +37,7 @@ from tandem.workspaces.models import Workspace
 router = APIRouter(prefix="/console/c", route_class=ConsoleRoute)
 
 STATUS_ACTIONS = {"resolve": Action.RESOLVE, "hand_back": Action.HAND_BACK, "reopen": Action.REOPEN}
+TRANSFERABLE = (Status.WAITING_FOR_HUMAN, Status.HUMAN)
 BLOCKED_MESSAGE = "Not sent: fix the problems marked below first."
 
 
@@ -48,6 +52,8 @@ def _messages_context(session: Session, conversation: Conversation) -> dict[str,
         "conversation": conversation,
         "messages": [message_view(m, names) for m in rows],
         "last_seq": rows[-1].seq if rows else 0,
+        # What the page shows now, so the live stream only reloads the header on real changes.
+        "ownership_state": ownership_state(conversation),
     }
 
 
@@ -68,17 +74,22 @@ def _head_context(session: Session, conversation: Conversation) -> dict[str, Any
         "assignee": assignee,
         "sla": sla_badge(conversation, utcnow(), policies),
         "team": _team(session),
+        "can_transfer": conversation.status_enum in TRANSFERABLE,
+        "queues": routing.list_queues(session, conversation.workspace_id),
     }
 
 
 def _side_context(session: Session, conversation: Conversation) -> dict[str, Any]:
     packet = handoff.latest_packet(session, conversation.id)
+    queue = session.get(Queue, conversation.queue_id) if conversation.queue_id else None
     return {
         "conversation": conversation,
         "customer": conversation.customer,
         "customer_name": customer_label(conversation.customer.name, conversation.customer.email),
         "packet": packet,
         "packet_data": packet.data if packet else {},
+        # The packet says where the handoff went; the conversation may have moved since.
+        "current_queue_name": queue.name if queue else None,
         "past": copilot_panel.history(session, conversation),
     }
 
@@ -255,3 +266,44 @@ def change_status(
         actor_id=principal.user.id,
     )
     return render(request, "_conversation_head.html", _head_context(session, conversation))
+
+
+@router.post("/{conversation_id}/transfer")
+def transfer(
+    conversation_id: str,
+    request: Request,
+    principal: ConsoleUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue_id: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Move the conversation to another queue of the workspace."""
+    if not queue_id:
+        raise ValidationError("choose the queue to move the conversation to")
+    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    outcome = routing.transfer(
+        session,
+        conversation,
+        queue_id=queue_id,
+        actor_id=principal.user.id,
+        note=note,
+        max_note_chars=settings.max_message_chars,
+    )
+    message = f"Moved to {outcome.queue_name}"
+    if outcome.assignee_id and (assignee := session.get(User, outcome.assignee_id)):
+        message += f" and assigned to {assignee.name}"
+    # The page refreshes its co-pilot and packet on "tandem:transferred" and shows the toast.
+    # After the swap, not before: a live refresh of the header may have replaced the form that
+    # asked, and htmx then fires these on <body> instead of on the detached form. json.dumps
+    # escapes non-ASCII, so any queue or user name fits in a header.
+    trigger = {
+        "tandem:toast": {"message": message, "kind": "success"},
+        "tandem:transferred": {"queue_id": outcome.queue_id},
+    }
+    return render(
+        request,
+        "_conversation_head.html",
+        _head_context(session, conversation),
+        headers={"HX-Trigger-After-Swap": json.dumps(trigger)},
+    )

@@ -42,6 +42,12 @@
     }
   });
 
+  // A confirmation the server sends as an HX-Trigger event: {"tandem:toast": {message, kind}}.
+  document.addEventListener("tandem:toast", function (event) {
+    var detail = event.detail || {};
+    if (detail.message) toast(String(detail.message), detail.kind || "info");
+  });
+
   document.addEventListener("htmx:responseError", function (event) {
     var xhr = event.detail.xhr;
     if (xhr && !xhr.getResponseHeader("X-Tandem-Error")) {
