@@ -14,6 +14,7 @@ from tandem.triage.intent import (
     ArtifactError,
     IntentModel,
     IntentPrediction,
+    _knn_log_probs,
 )
 
 # A dozen support intents, ten hand-written paraphrases each, plus held-out ones to test on.
@@ -273,6 +274,109 @@ def test_round_tripped_artifact_predicts_identically(synthetic) -> None:
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         meta = json.loads(npz["meta_json"].tobytes())
     assert meta["version"] == ARTIFACT_VERSION and meta["embedder"] == "synthetic"
+
+
+def multimodal(
+    n_classes: int, modes: int, per_mode: int, dim: int = 32, spread: float = 0.5, seed: int = 0
+) -> tuple[np.ndarray, list[str]]:
+    """Each intent is several tight, scattered groups of paraphrases: no linear boundary fits."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_classes * modes, dim))
+    owner = np.repeat(np.arange(n_classes), modes)
+    group = np.repeat(np.arange(n_classes * modes), per_mode)
+    x = centres[group] / np.sqrt(dim) + spread * rng.normal(size=(len(group), dim)) / np.sqrt(dim)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), [f"intent_{k:02d}" for k in owner[group]]
+
+
+def test_neighbour_vote_is_kept_when_cross_validation_says_it_helps() -> None:
+    x, labels = multimodal(10, 6, 8)
+    model = IntentModel.train_embeddings(x[::2], labels[::2], embedder_name="synthetic")
+    assert model.knn_weight > 0 and model.neighbours is not None
+    assert model.info["cv"]["accuracy"] >= model.info["cv_accuracy_without_knn"] + 0.1
+    assert "knn" in model.describe()["classifier"]
+    predictions = model.predict_embeddings(x[1::2])
+    accuracy = np.mean([p.intent == y for p, y in zip(predictions, labels[1::2], strict=True)])
+    logits = x[1::2] @ model.coef.T + model.intercept
+    plain = np.mean(np.asarray(model.classes)[logits.argmax(axis=1)] == np.asarray(labels[1::2]))
+    assert accuracy >= 0.95 and accuracy >= plain + 0.1
+    loaded = IntentModel.from_bytes(model.to_bytes())
+    assert loaded.predict_embeddings(x[1::2]) == predictions
+    with np.load(io.BytesIO(model.to_bytes()), allow_pickle=False) as npz:
+        assert npz["neighbours"].dtype == np.float16 and len(npz["neighbours"]) == len(x[::2])
+
+
+def test_neighbour_vote_is_dropped_when_it_does_not_help(synthetic) -> None:
+    model, _, _ = synthetic  # compact clusters: the regression alone is already right
+    assert model.knn_weight == 0 and model.neighbours is None
+    assert "knn" not in model.describe()["classifier"]
+    with np.load(io.BytesIO(model.to_bytes()), allow_pickle=False) as npz:
+        assert "neighbours" not in npz.files
+
+
+def _rewrite(
+    data: bytes, drop: tuple[str, ...] = (), drop_meta: tuple[str, ...] = (), **changes: object
+) -> bytes:
+    """Return an artifact with some arrays and metadata keys removed and others changed."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files if k not in drop}
+    meta = json.loads(arrays["meta_json"].tobytes())
+    meta.update(changes)
+    for key in drop_meta:
+        del meta[key]
+    arrays["meta_json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
+
+
+def test_version_1_artifacts_load_as_plain_regression() -> None:
+    x, labels = multimodal(6, 2, 20, spread=0.3, seed=3)
+    model = IntentModel.train_embeddings(x[::2], labels[::2], embedder_name="synthetic")
+    x, labels = x[1::2], labels[1::2]
+    old = _rewrite(
+        model.to_bytes(),
+        drop=("neighbours", "neighbour_labels"),
+        drop_meta=("knn_weight",),
+        version=1,
+    )
+    loaded = IntentModel.from_bytes(old)
+    assert loaded.neighbours is None and loaded.knn_weight == 0.0
+    assert "knn" not in loaded.describe()["classifier"]
+    predictions = loaded.predict_embeddings(x)
+    accuracy = np.mean([p.intent == y for p, y in zip(predictions, labels, strict=True)])
+    assert accuracy >= 0.8
+    # Without the neighbour vote the probabilities are the regression's alone.
+    logits = x[:1] @ model.coef.T + model.intercept
+    plain = np.exp(logits / model.temperature - (logits / model.temperature).max())
+    assert predictions[0].ranked[0][1] == pytest.approx(float(plain.max() / plain.sum()), 1e-5)
+
+
+def test_version_2_artifacts_need_consistent_neighbours() -> None:
+    x, labels = multimodal(10, 6, 8)
+    model = IntentModel.train_embeddings(x, labels, embedder_name="synthetic")
+    assert model.neighbours is not None
+    with pytest.raises(ArtifactError, match="incomplete"):
+        IntentModel.from_bytes(_rewrite(model.to_bytes(), drop=("neighbours",)))
+    with np.load(io.BytesIO(model.to_bytes()), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["neighbour_labels"] = arrays["neighbour_labels"] + len(model.classes)
+    broken = io.BytesIO()
+    np.savez(broken, **arrays)
+    with pytest.raises(ArtifactError, match="neighbour"):
+        IntentModel.from_bytes(broken.getvalue())
+
+
+def test_neighbour_vote_favours_the_nearest_training_rows() -> None:
+    rows = np.eye(4, dtype=np.float32)[[0, 0, 1, 2]]
+    labels = np.array([0, 0, 1, 2])
+    query = np.array([[0.9, 0.1, 0.0, 0.0], [0.0, 0.0, 0.2, 0.9]], dtype=np.float32)
+    votes = np.exp(_knn_log_probs(query, rows, labels, n_classes=3, k=20))  # k > rows is fine
+    assert votes.sum(axis=1) == pytest.approx([1.0, 1.0])
+    assert votes[0].argmax() == 0 and votes[0, 0] > 0.99
+    assert votes[1].argmax() == 2
+    nearest_only = np.exp(_knn_log_probs(query[1:], rows, labels, n_classes=3, k=1))
+    assert nearest_only[0, 2] > 0.99
 
 
 def test_artifact_loading_refuses_pickles_and_unknown_versions(synthetic) -> None:
