@@ -190,22 +190,36 @@ def demo(
         result = seed_demo(session, progress=update)
     base = f"http://{host}:{port}"
     console.print(
-        f"[bold]Tandem demo[/] — workspace [bold]{result.workspace_name}[/]", highlight=False
+        f"[bold]Tandem demo[/] — workspace [bold]{result.workspace_name}[/]",
+        highlight=False,
+        soft_wrap=True,
     )
-    console.print(f"  Agent console:  {base}/console", highlight=False)
-    console.print(f"  Agent login:    {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD}", highlight=False)
-    console.print(f"  Admin login:    {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}", highlight=False)
-    console.print(f"  Customer chat:  {base}/widget?key={result.widget_key}", highlight=False)
+    console.print(f"  Agent console:  {base}/console", highlight=False, soft_wrap=True)
+    console.print(
+        f"  Agent login:    {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  Admin login:    {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  Customer chat:  {base}/widget?key={result.widget_key}", highlight=False, soft_wrap=True
+    )
     console.print(
         f'  Embed snippet:  <script src="{base}/widget.js" data-widget-key="{result.widget_key}"'
         " async></script>",
         highlight=False,
+        soft_wrap=True,
     )
-    console.print(f"  Widget key:     {result.widget_key}", highlight=False)
-    console.print(f"  API docs:       {base}/docs", highlight=False)
+    console.print(f"  Widget key:     {result.widget_key}", highlight=False, soft_wrap=True)
+    console.print(f"  API docs:       {base}/docs", highlight=False, soft_wrap=True)
     console.print(
         f"  Try:  curl -s -X POST {base}/api/v1/widget/conversations "
         f"-H 'X-Tandem-Widget-Key: {result.widget_key}'",
         highlight=False,
+        soft_wrap=True,
     )
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
