@@ -297,5 +297,6 @@ def _iso(value: datetime | None) -> str | None:
 def _when(value: datetime | None) -> str | None:
     if value is None:
         return None
-    # Times are shown in the workspace's timezone by routing; keep the offset explicit.
-    return value.strftime("%A %H:%M (UTC%z)").replace("(UTC+0000)", "(UTC)")
+    # Routing gives the opening time in the workspace's timezone; name the zone for the customer.
+    zone = getattr(value.tzinfo, "key", None) or value.tzname() or "UTC"
+    return f"{value:%A %H:%M} ({zone})"
