@@ -6,9 +6,11 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 CHROMIUM = os.environ.get("TANDEM_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -77,3 +79,52 @@ def screenshot(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
         return path
 
     return take
+
+
+@dataclass(frozen=True)
+class Desk:
+    """A running desk (worker on) with the demo store seeded and its model trained."""
+
+    url: str
+    widget_key: str
+    factory: sessionmaker[Session]
+
+    def widget(self, key: str | None = None) -> str:
+        """Return the customer chat page's URL."""
+        return f"{self.url}/widget?key={key or self.widget_key}"
+
+
+@pytest.fixture(scope="module")
+def desk(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    """Seed and train the demo store once per module, then serve it with its worker running.
+
+    Modules using it override `_clean_tables` with a no-op so the demo survives between their
+    tests; this fixture empties the tables after the module's last test.
+    """
+    from tandem.app import create_app
+    from tandem.config import Settings
+    from tandem.db.base import Base
+    from tandem.db.session import get_engine, session_factory, transaction
+    from tandem.demo.seed import seed_demo
+
+    from ..conftest import LiveServer
+
+    factory = session_factory(get_engine(database_url))
+    with transaction(factory) as session:
+        seeded = seed_demo(session)
+    settings = Settings(
+        environment="test",
+        data_dir=tmp_path_factory.mktemp("desk"),
+        database_url=database_url,
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        auto_migrate=False,
+    )
+    server = LiveServer(create_app(settings, run_worker=True))
+    server.start()
+    try:
+        yield Desk(url=server.url, widget_key=seeded.widget_key, factory=factory)
+    finally:
+        server.stop()
+        with get_engine(database_url).begin() as conn:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from tandem.app import create_app
-from tandem.config import Settings
 from tandem.conversations.models import Message
-from tandem.db.base import Base
-from tandem.db.session import get_engine, session_factory, transaction
-from tandem.demo.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, seed_demo
+from tandem.demo.seed import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD
 
-from ..conftest import LiveServer
-from ..web.conftest import with_console
+from .conftest import Desk
 
 FAQ_QUESTION = "How long does shipping take and what does it cost?"
 WANT_PERSON = "Thanks, but I'd like to talk to a real person please."
@@ -29,48 +22,10 @@ AI_TIMEOUT = 60_000  # the first answer also waits for the models to load
 LIVE_TIMEOUT = 20_000
 
 
-@dataclass(frozen=True)
-class Desk:
-    """A running desk (worker on) with the demo store seeded and its model trained."""
-
-    url: str
-    widget_key: str
-    factory: sessionmaker[Session]
-
-
 @pytest.fixture(autouse=True)
 def _clean_tables() -> Iterator[None]:
     """Keep the seeded demo between this module's tests; `desk` cleans up after the last one."""
     yield
-
-
-@pytest.fixture(scope="module")
-def desk(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    """Seed and train the demo store once, then serve the API, widget page and console."""
-    factory = session_factory(get_engine(database_url))
-    with transaction(factory) as session:
-        seeded = seed_demo(session)
-    settings = Settings(
-        environment="test",
-        data_dir=tmp_path_factory.mktemp("console-desk"),
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-0123456789",
-        auto_migrate=False,
-    )
-    app = with_console(create_app(settings, run_worker=True))
-    if not any(getattr(route, "path", None) == "/widget" for route in app.routes):
-        from tandem.widget.page import router as widget_page_router
-
-        app.include_router(widget_page_router)
-    server = LiveServer(app)
-    server.start()
-    try:
-        yield Desk(url=server.url, widget_key=seeded.widget_key, factory=factory)
-    finally:
-        server.stop()
-        with get_engine(database_url).begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
 
 
 def _log_in(page: Page, desk: Desk) -> None:

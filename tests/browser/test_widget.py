@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -12,68 +11,25 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from tandem.app import create_app
-from tandem.config import Settings
 from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation
 from tandem.conversations.service import Author
-from tandem.db.base import Base
-from tandem.db.session import get_engine, session_factory, transaction
-from tandem.demo.seed import DEMO_AGENT_EMAIL, seed_demo
+from tandem.db.session import transaction
+from tandem.demo.seed import DEMO_AGENT_EMAIL
 from tandem.users.models import User
-from tandem.widget.page import router as widget_page_router
 
-from ..conftest import LiveServer
+from .conftest import Desk
 
 FAQ_QUESTION = "How long does shipping take and what does it cost?"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 AI_ANSWER_TIMEOUT = 60_000  # the first answer also waits for the models to load
 
 
-@dataclass(frozen=True)
-class Desk:
-    """A running desk with the demo store seeded and its model trained."""
-
-    url: str
-    widget_key: str
-    factory: sessionmaker[Session]
-
-    def widget(self, key: str | None = None) -> str:
-        return f"{self.url}/widget?key={key or self.widget_key}"
-
-
 @pytest.fixture(autouse=True)
 def _clean_tables() -> Iterator[None]:
     """Keep the seeded demo between this module's tests; `desk` cleans up after the last one."""
     yield
-
-
-@pytest.fixture(scope="module")
-def desk(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    """Seed and train the demo store once (~30-60 s), then serve it with its worker running."""
-    factory = session_factory(get_engine(database_url))
-    with transaction(factory) as session:
-        seeded = seed_demo(session)
-    settings = Settings(
-        environment="test",
-        data_dir=tmp_path_factory.mktemp("widget-desk"),
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-0123456789",
-        auto_migrate=False,
-    )
-    app = create_app(settings, run_worker=True)
-    app.include_router(widget_page_router)
-    server = LiveServer(app)
-    server.start()
-    try:
-        yield Desk(url=server.url, widget_key=seeded.widget_key, factory=factory)
-    finally:
-        server.stop()
-        with get_engine(database_url).begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
 
 
 def _watch_csp(page: Page) -> list[str]:
