@@ -189,10 +189,11 @@ def test_customer_history_lists_their_other_conversations(shop: Desk) -> None:
     current = shop.start()
     with transaction(shop.factory, shop.ws.id) as session:
         conversation = conversations.get_conversation(session, current)
-        history = service.customer_history(session, conversation)
+        history = conversations.customer_history(session, conversation)
         assert [h.id for h in history] == [second, first]
         assert history[0].subject == "Do you ship to Canada?"
         assert history[0].resolved_at is None
         assert history[1].status == "resolved" and history[1].resolved_at is not None
         assert history[1].subject == TORN
-        assert [h.id for h in service.customer_history(session, conversation, limit=1)] == [second]
+        newest = conversations.customer_history(session, conversation, limit=1)
+        assert [h.id for h in newest] == [second]

@@ -16,6 +16,7 @@ from tandem.conversations.models import Conversation, Message
 from tandem.conversations.state import Action, Status, Transition
 from tandem.core.errors import ConflictError, NotFoundError, ValidationError
 from tandem.core.security import hash_token
+from tandem.core.text import first_line
 from tandem.customers.service import get_or_create_customer
 from tandem.db.base import new_secret, utcnow
 from tandem.events.service import record
@@ -317,3 +318,55 @@ def ensure_assignable(conversation: Conversation) -> None:
     """Raise ConflictError if a conversation cannot be assigned in its current status."""
     if Action.ASSIGN not in state.allowed_actions(conversation.status_enum):
         raise ConflictError(f"cannot assign a conversation that is {conversation.status}")
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One of the customer's other conversations."""
+
+    id: str
+    status: str
+    created_at: datetime
+    subject: str | None
+    resolved_at: datetime | None
+
+
+def customer_history(
+    session: Session, conversation: Conversation, limit: int = 5
+) -> list[HistoryItem]:
+    """Return the customer's other conversations, most recently active first."""
+    others = [
+        c
+        for c in list_conversations(session, customer_id=conversation.customer_id, limit=limit + 1)
+        if c.id != conversation.id
+    ][:limit]
+    first_seq = (
+        select(Message.conversation_id, func.min(Message.seq).label("seq"))
+        .where(
+            Message.conversation_id.in_([c.id for c in others]),
+            Message.author == Author.CUSTOMER.value,
+            Message.is_private.is_(False),
+        )
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    first_lines = {
+        m.conversation_id: m.text
+        for m in session.scalars(
+            select(Message).join(
+                first_seq,
+                (Message.conversation_id == first_seq.c.conversation_id)
+                & (Message.seq == first_seq.c.seq),
+            )
+        )
+    }
+    return [
+        HistoryItem(
+            id=c.id,
+            status=c.status,
+            created_at=c.created_at,
+            subject=c.subject or first_line(first_lines.get(c.id)),
+            resolved_at=c.resolved_at,
+        )
+        for c in others
+    ]

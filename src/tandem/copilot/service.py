@@ -6,7 +6,6 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -21,6 +20,7 @@ from tandem.conversations.state import Status
 from tandem.copilot.cases import is_substantive
 from tandem.copilot.compliance import ComplianceRules, Flag, check_draft
 from tandem.copilot.models import ResolvedCase
+from tandem.core.text import one_line
 from tandem.knowledge.models import Article
 from tandem.knowledge.service import approved_answers, retriever_cache
 from tandem.routing.models import Queue
@@ -83,17 +83,6 @@ class NextAction:
     label: str
     kind: ActionKind
     target: str | None
-
-
-@dataclass(frozen=True)
-class HistoryItem:
-    """One of the customer's other conversations."""
-
-    id: str
-    status: str
-    created_at: datetime
-    subject: str | None
-    resolved_at: datetime | None
 
 
 # --- suggestions --------------------------------------------------------------------------
@@ -170,7 +159,7 @@ def _from_cases(
         Suggestion(
             text=rows[case_id].answer,
             source_kind="resolved_case",
-            source_title=_one_line(rows[case_id].question, 80),
+            source_title=one_line(rows[case_id].question, 80),
             source_ref=rows[case_id].conversation_id,
             score=_unit(score),
         )
@@ -395,49 +384,6 @@ def _resolve(conversation: Conversation, messages: Sequence[Message]) -> list[Ne
 # --- history and checks -------------------------------------------------------------------
 
 
-def customer_history(
-    session: Session, conversation: Conversation, limit: int = 5
-) -> list[HistoryItem]:
-    """Return the customer's other conversations, most recently active first."""
-    others = [
-        c
-        for c in conversations.list_conversations(
-            session, customer_id=conversation.customer_id, limit=limit + 1
-        )
-        if c.id != conversation.id
-    ][:limit]
-    first_seq = (
-        select(Message.conversation_id, func.min(Message.seq).label("seq"))
-        .where(
-            Message.conversation_id.in_([c.id for c in others]),
-            Message.author == Author.CUSTOMER.value,
-            Message.is_private.is_(False),
-        )
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    first_lines = {
-        m.conversation_id: m.text
-        for m in session.scalars(
-            select(Message).join(
-                first_seq,
-                (Message.conversation_id == first_seq.c.conversation_id)
-                & (Message.seq == first_seq.c.seq),
-            )
-        )
-    }
-    return [
-        HistoryItem(
-            id=c.id,
-            status=c.status,
-            created_at=c.created_at,
-            subject=c.subject or _first_line(first_lines.get(c.id)),
-            resolved_at=c.resolved_at,
-        )
-        for c in others
-    ]
-
-
 def rules_for(workspace: Workspace) -> ComplianceRules:
     """Return a workspace's compliance rules (defaults where it has none)."""
     return ComplianceRules.from_settings((workspace.settings or {}).get("compliance"))
@@ -473,14 +419,3 @@ def _latest_triage(asked: Sequence[Message]) -> dict[str, Any]:
 
 def _unit(value: float) -> float:
     return round(min(1.0, max(0.0, float(value))), 4)
-
-
-def _one_line(text: str, limit: int) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-def _first_line(text: str | None) -> str | None:
-    if not text:
-        return None
-    return _one_line(text.strip().splitlines()[0], 120)

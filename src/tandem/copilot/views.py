@@ -103,7 +103,9 @@ def copilot(conversation_id: str, principal: CurrentPrincipal, session: SessionD
         next_actions=[
             NextActionOut(**vars(a)) for a in service.next_actions(session, conversation)
         ],
-        history=[HistoryOut(**vars(h)) for h in service.customer_history(session, conversation)],
+        history=[
+            HistoryOut(**vars(h)) for h in conversations.customer_history(session, conversation)
+        ],
     )
 
 

@@ -21,6 +21,7 @@ from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation, Message
 from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
+from tandem.core.text import one_line
 from tandem.handoff.models import HandoffPacket
 from tandem.handoff.summary import Turn, summarize
 from tandem.routing import service as routing
@@ -181,7 +182,7 @@ def build_packet_data(
     latest = customer_rows[-1].text.strip() if customer_rows else ""
     return {
         "summary": _summary(turns, latest),
-        "last_customer_message": _clip(latest, LATEST_CHARS),
+        "last_customer_message": one_line(latest, LATEST_CHARS),
         "intent": intent,
         "confidence": round(confidence, 4) if confidence is not None else None,
         "language": conversation.language,
@@ -214,47 +215,24 @@ def build_packet_data(
 
 def past_conversations(session: Session, conversation: Conversation) -> list[dict[str, Any]]:
     """Return the customer's other conversations, newest first, with their opening line."""
-    others = [
-        c
-        for c in conversations.list_conversations(
-            session, customer_id=conversation.customer_id, limit=PAST_CONVERSATIONS + 1
-        )
-        if c.id != conversation.id
-    ][:PAST_CONVERSATIONS]
-    result = []
-    for other in others:
-        first = session.scalar(
-            select(Message.text)
-            .where(
-                Message.conversation_id == other.id,
-                Message.author == Author.CUSTOMER.value,
-            )
-            .order_by(Message.seq)
-            .limit(1)
-        )
-        result.append(
-            {
-                "id": other.id,
-                "status": other.status,
-                "created_at": _iso(other.created_at),
-                "resolved_at": _iso(other.resolved_at),
-                "first_line": (first or "")[:160],
-            }
-        )
-    return result
+    return [
+        {
+            "id": item.id,
+            "status": item.status,
+            "created_at": _iso(item.created_at),
+            "resolved_at": _iso(item.resolved_at),
+            "first_line": item.subject or "",
+        }
+        for item in conversations.customer_history(session, conversation, PAST_CONVERSATIONS)
+    ]
 
 
 def _summary(turns: Sequence[Turn], latest: str) -> str:
     """Return the extractive summary, making sure it ends with what the customer needs now."""
     summary = summarize(turns) if turns else ""
-    if latest and _clip(latest, 60).rstrip("…") not in summary:
-        summary = (summary + "\n" if summary else "") + "Now: " + _clip(latest, LATEST_CHARS)
+    if latest and one_line(latest, 60).rstrip("…") not in summary:
+        summary = (summary + "\n" if summary else "") + "Now: " + one_line(latest, LATEST_CHARS)
     return summary
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _max_frustration(messages: Sequence[Message]) -> float | None:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tandem.conversations.models import Conversation
+from tandem.conversations.service import HistoryItem, customer_history
 from tandem.copilot import service as copilot
 from tandem.workspaces.models import Workspace
 
@@ -59,6 +60,6 @@ def panel(session: Session, conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def history(session: Session, conversation: Conversation) -> list[copilot.HistoryItem]:
+def history(session: Session, conversation: Conversation) -> list[HistoryItem]:
     """Return the customer's other conversations, most recent first."""
-    return copilot.customer_history(session, conversation)
+    return customer_history(session, conversation)
