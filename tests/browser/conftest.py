@@ -112,6 +112,15 @@ def desk(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     factory = session_factory(get_engine(database_url))
     with transaction(factory) as session:
         seeded = seed_demo(session)
+    with transaction(factory) as session:
+        # These tests follow a conversation through the Waiting queue to the agent who claims
+        # it; with auto-assign on, the logged-in (so online) agent would get it at once.
+        from tandem.demo.seed import DEMO_WORKSPACE
+        from tandem.routing.admin import update_routing_settings
+        from tandem.workspaces.service import get_workspace_by_name
+
+        demo = get_workspace_by_name(session, DEMO_WORKSPACE)
+        update_routing_settings(session, workspace_id=demo.id, auto_assign=False)
     settings = Settings(
         environment="test",
         data_dir=tmp_path_factory.mktemp("desk"),

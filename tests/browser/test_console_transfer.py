@@ -35,6 +35,8 @@ def waiting_conversation(factory: sessionmaker[Session], workspace_id: str) -> s
     with transaction(factory, workspace_id) as session:
         routing.ensure_default_setup(session, workspace_id)
         routing.create_queue(session, workspace_id=workspace_id, name="Billing")
+        # The agent who logs in is online; without auto-assign the move stays a move.
+        routing.update_routing_settings(session, workspace_id=workspace_id, auto_assign=False)
         conversation = conversations.start_conversation(
             session, workspace_id=workspace_id, customer_name="Dana"
         ).conversation

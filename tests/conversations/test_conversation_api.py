@@ -18,6 +18,8 @@ def test_agent_claims_replies_resolves_and_customer_sees_it(
     conv = open_conversation(client, ws.widget_key, name="Kim")
     client.post(f"{WIDGET}/{conv.id}/messages", headers=conv.headers, json={"text": "I need help"})
     csrf = login(client, ws.agent_email)
+    # Logged in means online; away, routing assigns nothing and the agent claims it instead.
+    client.put("/api/v1/me/presence", headers=csrf, json={"presence": "away"})
 
     listed = client.get(CONVERSATIONS, params={"status": "ai"}).json()
     assert [c["id"] for c in listed] == [conv.id]

@@ -72,8 +72,13 @@ def test_ai_escalation_stores_a_packet_with_everything_the_ai_knew(
         "12345" in e["value"] for e in data["entities"]
     )
     assert data["ai_answers"] and data["ai_answers"][0]["intent"] == "return_policy"
-    # "I want a human" is not the need: the packet's intent comes from a message that states one.
-    assert data["intent"] == "return_policy"
+    # The need is what the newest message says beyond "I want a human" and "third time": the
+    # lost order, not the return question the AI already answered.
+    assert data["need"].startswith("Order #A-12345 never arrived")
+    assert "human" not in data["need"]
+    assert data["intent"] in {"order_never_arrived_claim", None}
+    if data["intent"] is not None:
+        assert data["confidence"] >= data["intent_min_confidence"] >= 0.5
     assert data["customer"] == {"name": "Ada", "email": "ada@example.com", "is_vip": False}
     assert [p["id"] for p in data["past_conversations"]] == [earlier.id]
     assert data["past_conversations"][0]["first_line"].startswith("How long")
@@ -120,9 +125,10 @@ def test_customer_button_escalates_once_and_again_after_a_hand_back(
     # After a hand-back the AI answers again…
     state = say(client, factory, conv, "How long do I have to return something?")
     assert state["messages"][-1]["author"] == "ai" and state["agent_name"] is None
-    # …and the customer can still ask for a person.
+    # …and the customer can still ask for a person: the agent logged in, so is online, and
+    # takes it at once.
     response = client.post(f"{WIDGET}/{conv.id}/handoff", headers=conv.headers)
-    assert response.json()["status"] == "waiting_for_human"
+    assert response.json()["status"] == "human"
     assert [p.trigger for p in packets(factory, conv.id)] == ["customer", "customer"]
 
 
@@ -154,6 +160,8 @@ def test_agent_escalation_needs_an_ai_owned_conversation(
     conv = open_conversation(client, shop.widget_key)
     say(client, factory, conv, "How long do I have to return something?")
     supervisor = login(client, shop.supervisor_email)
+    # Logged in means online; away, nobody is there to take it and it waits.
+    client.put("/api/v1/me/presence", headers=supervisor, json={"presence": "away"})
     first = client.post(f"{TEAM}/{conv.id}/status", headers=supervisor, json={"action": "escalate"})
     assert first.status_code == 200 and first.json()["status"] == "waiting_for_human"
     second = client.post(
@@ -199,3 +207,42 @@ def test_packets_are_invisible_to_other_workspaces(
     response = client.get(f"{TEAM}/{conv.id}/handoff", headers=stranger)
     assert response.status_code == 404
     assert "12345" not in response.text
+
+
+def test_a_frustrated_message_is_not_taken_for_a_legal_complaint(
+    client: TestClient, factory: sessionmaker[Session], shop: MadeWorkspace
+) -> None:
+    conv = open_conversation(client, shop.widget_key)
+    state = say(client, factory, conv, "This is ridiculous, third time I'm asking, nobody helps!!!")
+    assert state["status"] == "waiting_for_human"
+    [packet] = packets(factory, conv.id)
+    with factory() as session:
+        [message] = session.scalars(
+            select(Message).where(Message.conversation_id == conv.id, Message.author == "customer")
+        )
+        triage = message.meta["triage"]
+    # No legal language: no legal threat, whatever the anger…
+    assert "legal_threat" not in triage["sensitive_topics"]
+    assert "sensitive_topic" not in packet.reasons
+    # …and neither the venting nor the classifier's nearest guess becomes the need.
+    assert packet.data["intent"] != "legal_complaint"
+    assert packet.data["need"] is None and packet.data["intent"] is None
+    agent = login(client, shop.agent_email)
+    side = client.get(f"/console/c/{conv.id}/side", headers=agent)
+    assert side.status_code == 200
+    assert "legal complaint" not in side.text and 'id="packet-intent"' not in side.text
+    assert "not said yet" in side.text
+
+
+def test_the_customer_is_told_the_wait_when_an_agent_is_online_even_without_history(
+    client: TestClient, factory: sessionmaker[Session], shop: MadeWorkspace
+) -> None:
+    login(client, shop.agent_email)  # logging in puts the agent online
+    conv = open_conversation(client, shop.widget_key)
+    state = say(client, factory, conv, "I want to talk to a real person please")
+    notice = state["messages"][-1]
+    assert notice["author"] == "system"
+    # No first responses yet: the Standard SLA's 15-minute first-response target is the pace.
+    assert "in about 15 minutes" in notice["text"]
+    [packet] = packets(factory, conv.id)
+    assert packet.data["expected_wait_minutes"] == 15

@@ -203,3 +203,20 @@ def test_twenty_turn_conversation_keeps_its_limits() -> None:
     summary = summarize(turns, max_chars=400)
     assert 0 < len(summary) <= 400
     assert "router" in summary
+
+
+def test_meta_talk_is_not_the_customers_problem() -> None:
+    summary = summarize(
+        [
+            Turn("customer", "hi"),
+            Turn("customer", "This is ridiculous, third time I'm asking, nobody helps!!!"),
+            Turn("customer", "My parcel NW-551234 was due last week and still hasn't arrived."),
+            Turn("ai", "I'm passing this to a colleague."),
+            Turn("customer", "I want to talk to a real person now!"),
+        ]
+    )
+    assert summary.startswith("Customer: My parcel NW-551234 was due last week")
+    for meta in ("ridiculous", "third time", "real person"):
+        assert meta not in summary
+    # Venting alone gives nothing to summarise, rather than the venting.
+    assert summarize([Turn("customer", "I'm so angry, this is the worst service ever!!!")]) == ""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tandem.routing.decisions import (
+    DEFAULT_PACE_MINUTES,
     Candidate,
     PolicySpec,
     QueueSpec,
@@ -196,18 +197,55 @@ def test_milestones_are_announced_once_and_a_late_breach_implies_its_warning() -
     assert milestones_to_announce(clock_at(1), []) == []
 
 
-def test_expected_wait_is_unknown_without_agents_or_history() -> None:
+def test_expected_wait_is_unknown_only_when_nobody_is_online() -> None:
     assert (
         expected_wait_minutes(
             ahead=0, free_slots=0, online_agents=0, recent_first_response_minutes=[2, 2, 2]
         )
         is None
     )
+
+
+def test_without_enough_history_the_pace_is_the_first_response_target() -> None:
+    # Two samples are too few: the SLA's promise stands in, or the default without a policy.
+    few = [2.0, 2.0]
     assert (
         expected_wait_minutes(
-            ahead=0, free_slots=3, online_agents=1, recent_first_response_minutes=[2, 2]
+            ahead=0,
+            free_slots=3,
+            online_agents=1,
+            recent_first_response_minutes=few,
+            target_first_response_minutes=10,
         )
-        is None
+        == 10
+    )
+    assert (
+        expected_wait_minutes(
+            ahead=0, free_slots=3, online_agents=1, recent_first_response_minutes=few
+        )
+        == DEFAULT_PACE_MINUTES
+    )
+    # The line still counts: one agent, no free slot, two ahead → 1 + 3 rounds of the target.
+    assert (
+        expected_wait_minutes(
+            ahead=2,
+            free_slots=0,
+            online_agents=1,
+            recent_first_response_minutes=[],
+            target_first_response_minutes=5,
+        )
+        == 20
+    )
+    # Enough history wins over the target.
+    assert (
+        expected_wait_minutes(
+            ahead=0,
+            free_slots=1,
+            online_agents=1,
+            recent_first_response_minutes=[4.0, 6.0, 8.0],
+            target_first_response_minutes=60,
+        )
+        == 6
     )
 
 

@@ -196,7 +196,8 @@ def test_expected_wait_uses_recent_first_responses_and_the_line(
     ws = make_workspace(factory)
     agent = add_agent(factory, ws.id, capacity=1)
     first_id, first = escalate_and_route(factory, ws.id, now=NOW)
-    assert first.assignee_id == agent and first.expected_wait_minutes is None  # no history yet
+    # No history yet: the wait is the Standard policy's first-response target.
+    assert first.assignee_id == agent and first.expected_wait_minutes == 15
     # Three earlier conversations of this queue were answered after 4, 6 and 8 minutes.
     with transaction(factory, workspace_id=ws.id) as session:
         for minutes in (4, 6, 8):

@@ -241,6 +241,8 @@ def test_any_team_member_moves_a_conversation_through_the_api(
     desk = make_desk(factory)
     conversation_id = waiting_in_general(factory, desk)
     headers = login(client, desk.ws.agent_email)
+    # Logged in means online; away, the mover is not offered the conversation in Billing.
+    client.put("/api/v1/me/presence", json={"presence": "away"}, headers=headers)
 
     response = client.post(
         f"/api/v1/conversations/{conversation_id}/transfer",

@@ -143,3 +143,24 @@ def test_team_api_never_crosses_workspaces(
         mine.supervisor_email,
         mine.agent_email,
     }
+
+
+def test_api_login_makes_the_agent_online_and_logout_offline(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ws = make_workspace(factory)
+
+    def presence() -> str:
+        with factory() as session:
+            return session.scalars(select(User.presence).where(User.email == ws.agent_email)).one()
+
+    assert presence() == "offline"
+    csrf = login(client, ws.agent_email)
+    assert presence() == "online"
+    assert client.post("/api/v1/auth/logout", headers=csrf).status_code == 204
+    assert presence() == "offline"
+    csrf = login(client, ws.agent_email)
+    assert client.put("/api/v1/me/presence", headers=csrf, json={"presence": "away"}).is_success
+    assert client.post("/api/v1/auth/logout", headers=csrf).status_code == 204
+    login(client, ws.agent_email)
+    assert presence() == "away"  # the agent's own choice is kept

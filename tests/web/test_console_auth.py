@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tandem.api.deps import SESSION_COOKIE
 from tandem.conversations.models import Message
+from tandem.users.models import User
 from tandem.web import admin_views, conversation_views, views
 
 from ..factories import PASSWORD, make_workspace
@@ -69,6 +70,29 @@ def test_login_then_console_then_logout(web: TestClient, factory: sessionmaker[S
     assert out.status_code == 204
     assert out.headers["HX-Redirect"] == "/login"
     assert web.get("/console").status_code == 303
+
+
+def test_console_login_shows_the_agent_online_and_logout_takes_them_offline(
+    web: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ws = make_workspace(factory)
+
+    def presence() -> str:
+        with factory() as session:
+            return session.scalars(select(User.presence).where(User.email == ws.agent_email)).one()
+
+    headers = console_login(web, ws.agent_email)
+    assert presence() == "online"
+    assert 'data-presence="online" aria-pressed="true"' in re.sub(
+        r"\s+", " ", web.get("/console").text
+    )
+    assert web.post("/logout", headers=headers).status_code == 204
+    assert presence() == "offline"
+    headers = console_login(web, ws.agent_email)
+    web.post("/console/presence", data={"presence": "away"}, headers=headers)
+    web.post("/logout", headers=headers)
+    console_login(web, ws.agent_email)
+    assert presence() == "away"  # the agent chose it; logging in again does not undo it
 
 
 def test_login_form_needs_its_own_token_and_origin(

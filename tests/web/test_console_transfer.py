@@ -44,6 +44,8 @@ def test_the_header_moves_the_conversation_only_with_the_csrf_header(
     billing = add_queue(factory, ws.id, "Billing & Refunds", "get_refund")
     conv = escalated_conversation(web, factory, ws.id, ws.widget_key, "I want my money back")
     headers = console_login(web, ws.agent_email)
+    # Logged in means online; away, the mover is not offered the conversation in Billing.
+    assert web.post("/console/presence", data={"presence": "away"}, headers=headers).is_success
 
     page = web.get(f"/console/c/{conv.id}").text
     assert 'id="transfer-form"' in page

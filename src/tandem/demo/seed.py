@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tandem.db.session import scope_session
 from tandem.demo.knowledge import load_faq
+from tandem.routing.admin import update_routing_settings
 from tandem.triage.service import TrainProgress, train_model
 from tandem.users.models import Role
 from tandem.users.service import create_user
@@ -23,6 +24,13 @@ DEMO_AGENT_EMAIL = "agent@demo.tandem"
 DEMO_AGENT_PASSWORD = "demo-agent-pass"  # noqa: S105 - a published demo login, printed on start
 DEMO_ADMIN_EMAIL = "admin@demo.tandem"
 DEMO_ADMIN_PASSWORD = "demo-admin-pass"  # noqa: S105 - a published demo login, printed on start
+# The store's support hours as routing reads them; they must say what store_faq.json's
+# store.support_hours tells customers (Monday to Friday, 8:00 to 18:00 CET). Europe/Berlin is CET
+# in winter and CEST in summer, as the store's wall clock is.
+DEMO_BUSINESS_HOURS: dict[str, Any] = {
+    "timezone": "Europe/Berlin",
+    "days": {day: [["08:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+}
 DEMO_TEAM = [
     (DEMO_ADMIN_EMAIL, "Ada Admin", Role.ADMIN, DEMO_ADMIN_PASSWORD),
     ("supervisor@demo.tandem", "Sam Supervisor", Role.SUPERVISOR, "demo-super-pass"),
@@ -61,6 +69,9 @@ def seed_demo(
             "store": content["store"],
             "languages": content["store"].get("languages", ["en"]),
         },
+    )
+    update_routing_settings(
+        session, workspace_id=workspace.id, auto_assign=True, business_hours=DEMO_BUSINESS_HOURS
     )
     for email, name, role, password in DEMO_TEAM:
         create_user(

@@ -8,7 +8,8 @@ and roughly when (or when the team is back, outside business hours).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from statistics import fmean
 from typing import Any
@@ -23,15 +24,31 @@ from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
 from tandem.core.text import one_line
 from tandem.handoff.models import HandoffPacket
+from tandem.handoff.need_words import choose_need
 from tandem.handoff.summary import Turn, summarize
 from tandem.routing import service as routing
 from tandem.routing.service import RoutingOutcome
-from tandem.triage.need import latest_need_triage
+from tandem.triage.models import ModelVersion
 from tandem.triage.responder import compose_handoff
 
 PAST_CONVERSATIONS = 5
 LATEST_CHARS = 300
 TRIGGERS = frozenset({"ai", "customer", "agent"})
+# The packet (and the console) names an intent only when its confidence clears the model's own
+# answer threshold, and never below this floor: under it the label is likelier wrong than
+# right, and an agent is better served by the need in the customer's words alone.
+MIN_INTENT_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Need:
+    """What the customer needs now: in words, and as an intent when one is confident enough."""
+
+    text: str | None
+    intent: str | None
+    confidence: float | None
+    min_confidence: float  # the bar the intent had to clear
+    language: str | None = None
 
 
 def latest_packet(session: Session, conversation_id: str) -> HandoffPacket | None:
@@ -95,11 +112,8 @@ def escalate(
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown handoff trigger {trigger!r}")
     messages = conversations.list_messages(session, conversation.id)
-    latest = latest_need_triage(messages)
-    intent = intent if intent is not None else latest.get("intent")
-    if confidence is None and latest.get("confidence") is not None:
-        confidence = float(latest["confidence"])
-    language = language or conversation.language or latest.get("language")
+    need = find_need(session, conversation, messages, intent=intent, confidence=confidence)
+    language = language or conversation.language or need.language
     if frustration is None:
         frustration = _max_frustration(messages)
     conversations.change_status(
@@ -111,15 +125,15 @@ def escalate(
         data={
             "trigger": trigger,
             "reasons": list(reasons),
-            "intent": intent,
-            "confidence": round(confidence, 4) if confidence is not None else None,
+            "intent": need.intent,
+            "confidence": need.confidence,
         },
     )
     outcome = routing.route_escalation(
         session,
         conversation,
         reasons=list(reasons),
-        intent=intent,
+        intent=need.intent,
         language=language,
         frustration=frustration,
         now=now,
@@ -129,14 +143,7 @@ def escalate(
         conversation_id=conversation.id,
         trigger=trigger,
         reasons=list(reasons),
-        data=build_packet_data(
-            session,
-            conversation,
-            messages,
-            intent=intent,
-            confidence=confidence,
-            outcome=outcome,
-        ),
+        data=build_packet_data(session, conversation, messages, need=need, outcome=outcome),
     )
     session.add(packet)
     notice = compose_handoff(
@@ -161,13 +168,72 @@ def escalate(
     return packet
 
 
+def intent_bar(session: Session, workspace_id: str, model_version: object) -> float:
+    """Return the confidence an intent of this model version must reach to be shown."""
+    threshold = None
+    if isinstance(model_version, int) and not isinstance(model_version, bool):
+        description = session.scalar(
+            select(ModelVersion.description).where(
+                ModelVersion.workspace_id == workspace_id, ModelVersion.version == model_version
+            )
+        )
+        threshold = (description or {}).get("threshold")
+    if not isinstance(threshold, int | float):
+        return MIN_INTENT_CONFIDENCE
+    return max(MIN_INTENT_CONFIDENCE, float(threshold))
+
+
+def find_need(
+    session: Session,
+    conversation: Conversation,
+    messages: Sequence[Message],
+    *,
+    intent: str | None = None,
+    confidence: float | None = None,
+) -> Need:
+    """Return what the customer needs now: their newest message that states a need.
+
+    A message that only asks for a person, says it is the third time, or vents is no need, and
+    neither is its intent. The intent is that message's triage (or, for the newest message
+    before triage, the caller's `intent`), shown only above `intent_bar`.
+    """
+    rows = [m for m in messages if m.author == Author.CUSTOMER.value and not m.is_private]
+    triaged = [m.meta["triage"] for m in rows if isinstance(m.meta.get("triage"), dict)]
+    language = next((t.get("language") for t in reversed(triaged) if t.get("language")), None)
+    stated = choose_need([m.text for m in rows])
+    if stated is None:
+        return Need(None, None, None, MIN_INTENT_CONFIDENCE, language)
+    triage = rows[stated.index].meta.get("triage") or {}
+    guess, score = triage.get("intent"), triage.get("confidence")
+    if not guess and stated.index == len(rows) - 1:
+        guess, score = intent, confidence
+    bar = intent_bar(session, conversation.workspace_id, triage.get("model_version"))
+    shown = bool(guess) and not triage.get("out_of_scope") and score is not None and score >= bar
+    return Need(
+        text=stated.text,
+        intent=str(guess) if shown else None,
+        confidence=round(float(score), 4) if shown and score is not None else None,
+        min_confidence=round(bar, 4),
+        language=triage.get("language") or language,
+    )
+
+
+def shown_intent(data: Mapping[str, Any]) -> tuple[str, float] | None:
+    """Return a packet's (intent, confidence) if it clears the bar, also for older packets."""
+    intent, confidence = data.get("intent"), data.get("confidence")
+    if not intent or not isinstance(confidence, int | float):
+        return None
+    bar = data.get("intent_min_confidence")
+    bar = float(bar) if isinstance(bar, int | float) else MIN_INTENT_CONFIDENCE
+    return (str(intent), float(confidence)) if confidence >= bar else None
+
+
 def build_packet_data(
     session: Session,
     conversation: Conversation,
     messages: Sequence[Message],
     *,
-    intent: str | None,
-    confidence: float | None,
+    need: Need,
     outcome: RoutingOutcome | None,
 ) -> dict[str, Any]:
     """Return what an agent needs to continue without asking the customer to repeat anything."""
@@ -181,10 +247,13 @@ def build_packet_data(
     customer = conversation.customer
     latest = customer_rows[-1].text.strip() if customer_rows else ""
     return {
-        "summary": _summary(turns, latest),
+        "summary": _summary(turns, need.text),
+        # The need in the customer's words (None until they said one), then its intent.
+        "need": need.text,
         "last_customer_message": one_line(latest, LATEST_CHARS),
-        "intent": intent,
-        "confidence": round(confidence, 4) if confidence is not None else None,
+        "intent": need.intent,
+        "confidence": need.confidence,
+        "intent_min_confidence": need.min_confidence,
         "language": conversation.language,
         "entities": _entities(triages),
         "sentiment": _sentiment(triages),
@@ -227,11 +296,11 @@ def past_conversations(session: Session, conversation: Conversation) -> list[dic
     ]
 
 
-def _summary(turns: Sequence[Turn], latest: str) -> str:
+def _summary(turns: Sequence[Turn], need: str | None) -> str:
     """Return the extractive summary, making sure it ends with what the customer needs now."""
     summary = summarize(turns) if turns else ""
-    if latest and one_line(latest, 60).rstrip("…") not in summary:
-        summary = (summary + "\n" if summary else "") + "Now: " + one_line(latest, LATEST_CHARS)
+    if need and one_line(need, 60).rstrip("…") not in summary:
+        summary = (summary + "\n" if summary else "") + "Now: " + one_line(need, LATEST_CHARS)
     return summary
 
 

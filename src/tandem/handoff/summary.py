@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tandem.handoff.meta_talk import strip_meta_talk
+
 # Each turn is cut to this many characters before anything else: the gist of a message is in its
 # opening, and it bounds the work on pasted logs.
 MAX_TURN_CHARS = 3000
@@ -220,7 +222,29 @@ def _word_count(text: str) -> int:
     return count if text.isascii() else count + len(_UNSPACED.findall(text)) // 2
 
 
-def _split(text: str) -> list[str]:
+def _leftover(sentence: str, *, customer: bool) -> str:
+    text = strip_meta_talk(sentence) if customer else sentence.lower()
+    return _FILLER.sub(" ", text)
+
+
+def content_words(sentence: str, *, customer: bool) -> int:
+    """Count the words left once pleasantries (and, for customers, meta talk) are removed."""
+    return _word_count(_leftover(sentence, customer=customer))
+
+
+def says_something(sentence: str) -> bool:
+    """Tell whether a customer sentence keeps a word beyond pleasantries, meta talk, stopwords."""
+    leftover = _leftover(sentence, customer=True)
+    return any(w not in _STOPWORDS for w in _WORD.findall(leftover)) or not leftover.isascii()
+
+
+def without_greeting(sentence: str) -> str:
+    """Return a sentence without its leading greeting ("Hi team, my order..." -> "my order...")."""
+    return _LEADING_GREETING.sub("", sentence)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Return a text's sentences (lines count as sentences), at most MAX_SENTENCES_PER_TURN."""
     parts = [p.strip(" ,;-") for p in _SENTENCE_END.split(text)]
     return [p for p in parts if _LETTER_OR_DIGIT.search(p)][:MAX_SENTENCES_PER_TURN]
 
@@ -235,9 +259,9 @@ def _candidates(turns: Sequence[Turn]) -> list[_Candidate]:
         if author in _IGNORED_AUTHORS or not isinstance(turn.text, str):
             continue
         author = author if author in LABELS else "customer"
-        for raw in _split(clean(turn.text, support=author != "customer")):
-            content = _word_count(_FILLER.sub(" ", raw.lower()))
-            sentence = _LEADING_GREETING.sub("", raw)
+        for raw in split_sentences(clean(turn.text, support=author != "customer")):
+            content = content_words(raw, customer=author == "customer")
+            sentence = without_greeting(raw)
             words = tuple(w for w in _WORD.findall(sentence.lower()) if w not in _STOPWORDS)
             length = _word_count(sentence)
             out.append(_Candidate(len(out), turn_index, author, sentence, words, length, content))
@@ -301,7 +325,7 @@ def _score(
     return scores
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
     """Return text cut to at most limit characters, at a word boundary, with an ellipsis."""
     if len(text) <= limit:
         return text
@@ -325,7 +349,7 @@ def _fit(bodies: list[str], budget: int) -> list[str]:
         i = left.pop(0)
         limits[i] = min(len(bodies[i]), share)
         remaining -= limits[i]
-    return [_shorten(b, limits[i]) for i, b in enumerate(bodies)]
+    return [shorten(b, limits[i]) for i, b in enumerate(bodies)]
 
 
 def _render(chosen: Sequence[_Candidate], max_chars: int, labels: bool) -> str:
@@ -342,7 +366,7 @@ def _render(chosen: Sequence[_Candidate], max_chars: int, labels: bool) -> str:
     overhead = sum(len(p) for p in prefixes) + len(groups) - 1
     bodies = _fit(bodies, max(len(groups), max_chars - overhead))
     lines = [prefix + body for prefix, body in zip(prefixes, bodies, strict=True)]
-    return _shorten("\n".join(lines), max_chars)
+    return shorten("\n".join(lines), max_chars)
 
 
 def _select(

@@ -29,8 +29,10 @@ HIGH_REASONS = frozenset(
 FRUSTRATION_HIGH = 0.75  # the front line's default escalation threshold
 FRUSTRATION_URGENT = 0.9
 
-# An estimate needs this many recent first responses in the queue; fewer is a guess.
+# An estimate from history needs this many recent first responses in the queue; with fewer,
+# the pace is the first-response target the desk promises (its SLA policy), or this default.
 MIN_WAIT_SAMPLES = 3
+DEFAULT_PACE_MINUTES = 15
 
 
 @dataclass(frozen=True)
@@ -238,19 +240,27 @@ def expected_wait_minutes(
     free_slots: int,
     online_agents: int,
     recent_first_response_minutes: Sequence[float],
+    target_first_response_minutes: float | None = None,
 ) -> int | None:
-    """Return a rough wait in minutes for a new conversation in a queue, or None if unknown.
+    """Return a rough wait in minutes for a new conversation in a queue (None: nobody online).
 
-    `pace` is the median of the queue's recent first-response times (escalation to the first
-    human reply). If the online agents' free capacity covers everyone ahead plus this one, the
-    wait is about one pace. Otherwise the conversations beyond the free slots wait for slots to
-    open, which we assume happens at about one pace per online agent, giving
-    pace * (1 + ceil(overflow / online_agents)). With no agent online, or fewer than
-    MIN_WAIT_SAMPLES recent responses, nobody can honestly say: None.
+    This is the one place the customer's expected wait is computed. `pace` is the median of the
+    queue's recent first-response times (escalation to the first human reply); with fewer than
+    MIN_WAIT_SAMPLES of them it is the first-response target of the conversation's SLA policy
+    (what the desk promises), else DEFAULT_PACE_MINUTES. If the online agents' free capacity
+    covers everyone ahead plus this one, the wait is about one pace. Otherwise the conversations
+    beyond the free slots wait for slots to open, which we assume happens at about one pace per
+    online agent, giving pace * (1 + ceil(overflow / online_agents)). With no agent online
+    nobody can honestly say: None.
     """
-    if online_agents <= 0 or len(recent_first_response_minutes) < MIN_WAIT_SAMPLES:
+    if online_agents <= 0:
         return None
-    pace = max(0.0, statistics.median(recent_first_response_minutes))
+    if len(recent_first_response_minutes) >= MIN_WAIT_SAMPLES:
+        pace = max(0.0, statistics.median(recent_first_response_minutes))
+    elif target_first_response_minutes is not None and target_first_response_minutes > 0:
+        pace = float(target_first_response_minutes)
+    else:
+        pace = float(DEFAULT_PACE_MINUTES)
     position = max(0, ahead) + 1
     overflow = position - max(0, free_slots)
     rounds = 1 if overflow <= 0 else 1 + math.ceil(overflow / online_agents)

@@ -175,7 +175,8 @@ def route_escalation(
     _set_due_times(conversation, policy, settings.business_hours, now)
     candidates = team.queue_candidates(session, workspace_id, chosen.id) if chosen else []
     assignee = _auto_assign(session, conversation, settings, candidates, via="routing")
-    outcome = _outcome(session, conversation, chosen, settings, candidates, assignee, now)
+    target = policy.first_response_minutes if policy else None
+    outcome = _outcome(session, conversation, chosen, settings, candidates, assignee, now, target)
     _announce_routing(session, conversation, outcome, all_reasons, policy)
     return outcome
 
@@ -213,6 +214,7 @@ def _outcome(
     candidates: list[Candidate],
     assignee: Candidate | None,
     now: datetime,
+    target_first_response_minutes: float | None,
 ) -> RoutingOutcome:
     open_now = hours.is_open(settings.business_hours, now)
     wait = None
@@ -225,6 +227,7 @@ def _outcome(
             ahead=ahead,
             candidates=candidates,
             now=now,
+            target_first_response_minutes=target_first_response_minutes,
         )
     return RoutingOutcome(
         queue_id=conversation.queue_id,
@@ -312,8 +315,18 @@ def transfer(
         )
     candidates = team.queue_candidates(session, conversation.workspace_id, target.id)
     assignee = _auto_assign(session, conversation, settings, candidates, via="transfer")
+    policy = (
+        session.get(SlaPolicy, conversation.sla_policy_id) if conversation.sla_policy_id else None
+    )
     outcome = _outcome(
-        session, conversation, queue_spec(target), settings, candidates, assignee, now
+        session,
+        conversation,
+        queue_spec(target),
+        settings,
+        candidates,
+        assignee,
+        now,
+        policy.first_response_minutes if policy else None,
     )
     record(
         session,
@@ -424,6 +437,10 @@ def queue_overview(session: Session, user: User, now: datetime | None = None) ->
     clocks = [sla_state(c, now, policy=policies.get(c.sla_policy_id or "")) for c in rows]
     waiting = [c for c in rows if c.status == Status.WAITING_FOR_HUMAN.value]
     agents = team.load_snapshot(session, workspace_id)
+    # The wait a new conversation of normal priority would be told.
+    normal = decisions.choose_policy(
+        [policy_spec(p) for p in policies.values() if p.is_active], decisions.NORMAL
+    )
     loads = []
     for queue in list_queues(session, workspace_id):
         queue_team = (
@@ -447,6 +464,7 @@ def queue_overview(session: Session, user: User, now: datetime | None = None) ->
                     ahead=queue_waiting,
                     candidates=queue_team,
                     now=now,
+                    target_first_response_minutes=normal.first_response_minutes if normal else None,
                 ),
                 is_member=queue.id in my_queues,
             )

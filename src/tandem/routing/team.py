@@ -122,14 +122,20 @@ def expected_wait(
     ahead: int,
     candidates: Sequence[Candidate],
     now: datetime,
+    target_first_response_minutes: float | None = None,
 ) -> int | None:
-    """Return the queue's expected wait in minutes for someone with `ahead` conversations before."""
+    """Return the queue's expected wait in minutes for someone with `ahead` conversations before.
+
+    `target_first_response_minutes` (the SLA policy's) stands in while the queue has too little
+    history; see `decisions.expected_wait_minutes`.
+    """
     online = [c for c in candidates if c.is_active and c.presence == "online"]
     return decisions.expected_wait_minutes(
         ahead=ahead,
         free_slots=sum(c.free for c in online),
         online_agents=len(online),
         recent_first_response_minutes=recent_first_responses(session, workspace_id, queue_id, now),
+        target_first_response_minutes=target_first_response_minutes,
     )
 
 

@@ -108,6 +108,39 @@ def issue_token(
     return IssuedToken(token=raw, record=record)
 
 
+# Presence values (routing auto-assigns only to "online"). "away" is a choice the agent made
+# and outlives a logout; "offline" is only the state of having no browser session.
+ONLINE, AWAY, OFFLINE = "online", "away", "offline"
+
+
+def start_session(session: Session, *, user: User, lifetime: timedelta) -> IssuedToken:
+    """Log a user in: a browser-session token, and online unless they had chosen to be away."""
+    issued = issue_token(session, user=user, kind=TokenKind.SESSION, lifetime=lifetime)
+    if user.presence != AWAY:
+        user.presence = ONLINE
+    user.last_seen_at = utcnow()
+    session.flush()
+    return issued
+
+
+def end_session(session: Session, user: User, raw: str) -> None:
+    """Log a browser session out; an online user with no other live session goes offline."""
+    revoke_token(session, raw)
+    session.flush()
+    others = session.scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.kind == TokenKind.SESSION.value,
+            (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > utcnow()),
+        )
+    )
+    if user.presence == ONLINE and not others:
+        user.presence = OFFLINE
+        session.flush()
+
+
 def resolve_token(session: Session, raw: str | None, *, kind: TokenKind) -> tuple[User, ApiToken]:
     """Return the active user and token record behind a bearer token, or raise."""
     if not raw:

@@ -92,10 +92,10 @@ class UserIn(BaseModel):
 def login(
     body: LoginIn, response: Response, session: SessionDep, settings: SettingsDep
 ) -> LoginOut:
-    """Check credentials and start a browser session (HttpOnly cookie)."""
+    """Check credentials and start a browser session (HttpOnly cookie); the user is online."""
     user = service.authenticate(session, email=body.email, password=body.password)
-    issued = service.issue_token(
-        session, user=user, kind=TokenKind.SESSION, lifetime=timedelta(days=settings.session_days)
+    issued = service.start_session(
+        session, user=user, lifetime=timedelta(days=settings.session_days)
     )
     response.set_cookie(
         SESSION_COOKIE,
@@ -115,7 +115,7 @@ def login(
 def logout(principal: CurrentPrincipal, response: Response, session: SessionDep) -> Response:
     """End the current browser session."""
     if principal.via_cookie:
-        service.revoke_token(session, principal.session_token)
+        service.end_session(session, principal.user, principal.session_token)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.status_code = 204
     return response

@@ -48,9 +48,17 @@ def _team(session: Session) -> list[User]:
 def _messages_context(session: Session, conversation: Conversation) -> dict[str, Any]:
     names = {u.id: u.name for u in session.scalars(select(User))}
     rows = conversations.list_messages(session, conversation.id, include_private=True)
+    # Each model version has its own bar for showing an intent (see handoff.intent_bar).
+    versions = {(m.meta.get("triage") or {}).get("model_version") for m in rows}
+    bars = {v: handoff.intent_bar(session, conversation.workspace_id, v) for v in versions}
     return {
         "conversation": conversation,
-        "messages": [message_view(m, names) for m in rows],
+        "messages": [
+            message_view(
+                m, names, intent_bar=bars[(m.meta.get("triage") or {}).get("model_version")]
+            )
+            for m in rows
+        ],
         "last_seq": rows[-1].seq if rows else 0,
         # What the page shows now, so the live stream only reloads the header on real changes.
         "ownership_state": ownership_state(conversation),
@@ -88,6 +96,7 @@ def _side_context(session: Session, conversation: Conversation) -> dict[str, Any
         "customer_name": customer_label(conversation.customer.name, conversation.customer.email),
         "packet": packet,
         "packet_data": packet.data if packet else {},
+        "packet_intent": handoff.shown_intent(packet.data) if packet else None,
         # The packet says where the handoff went; the conversation may have moved since.
         "current_queue_name": queue.name if queue else None,
         "past": copilot_panel.history(session, conversation),

@@ -10,6 +10,8 @@ from typing import Any
 
 from tandem.conversations.models import Conversation, Message
 from tandem.conversations.state import Action, Status, allowed_actions
+from tandem.handoff.need_words import choose_need
+from tandem.handoff.service import MIN_INTENT_CONFIDENCE
 from tandem.routing import service as routing
 from tandem.routing.models import SlaPolicy
 
@@ -62,11 +64,41 @@ def first_line(text: str | None, limit: int = 120) -> str:
     return ""
 
 
+NO_MESSAGE = "(no message yet)"
+
+
+def queue_headline(
+    conversation: Conversation,
+    packet_data: Mapping[str, Any] | None,
+    customer_texts: Sequence[str],
+) -> str:
+    """Return what a queue row says about a conversation: the customer's need, not "hi".
+
+    In order: the need of the latest handoff packet, the conversation's subject, the need in the
+    customer's messages, the packet summary's first line, and the customer's latest message.
+    """
+    data = packet_data or {}
+    line = first_line(_text(data.get("need"))) or first_line(conversation.subject)
+    if line:
+        return line
+    stated = choose_need(customer_texts)
+    return (
+        first_line(stated.text if stated else None)
+        or first_line(_text(data.get("summary")))
+        or first_line(customer_texts[-1] if customer_texts else None)
+        or NO_MESSAGE
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def queue_row(
     conversation: Conversation,
     *,
     now: datetime,
-    opening: str | None,
+    headline: str,
     sla: str | None,
     queue_names: Mapping[str, str],
     user_names: Mapping[str, str],
@@ -79,7 +111,7 @@ def queue_row(
         id=conversation.id,
         customer=customer_label(customer.name, customer.email),
         customer_is_vip=bool(customer.is_vip),
-        first_line=first_line(conversation.subject or opening) or "(no message yet)",
+        first_line=headline,
         priority=int(conversation.priority or 0),
         status=conversation.status,
         waiting_since=waiting_since,
@@ -131,8 +163,13 @@ def _sentiment_badge(triage: Mapping[str, Any]) -> tuple[str, str] | None:
     return (css, f"sentiment: {label}")
 
 
-def customer_badges(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Return the triage badges of a customer message: language, sentiment, intent, reasons."""
+def customer_badges(
+    meta: Mapping[str, Any], *, intent_bar: float = MIN_INTENT_CONFIDENCE
+) -> list[tuple[str, str]]:
+    """Return the triage badges of a customer message: language, sentiment, intent, reasons.
+
+    The intent shows, with its confidence, only when that clears `intent_bar`.
+    """
     triage = meta.get("triage") or {}
     decision = meta.get("decision") or {}
     badges: list[tuple[str, str]] = []
@@ -141,8 +178,9 @@ def customer_badges(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
     sentiment = _sentiment_badge(triage)
     if sentiment:
         badges.append(sentiment)
-    if triage.get("intent"):
-        badges.append(("intent", f"{triage['intent']} {float(triage.get('confidence', 0)):.0%}"))
+    confidence = float(triage.get("confidence") or 0.0)
+    if triage.get("intent") and not triage.get("out_of_scope") and confidence >= intent_bar:
+        badges.append(("intent", f"{triage['intent']} {confidence:.0%}"))
     for reason in decision.get("reasons") or []:
         badges.append(("reason", str(reason).replace("_", " ")))
     if triage.get("personal_data"):
@@ -150,8 +188,13 @@ def customer_badges(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
     return badges
 
 
-def message_view(message: Message, user_names: Mapping[str, str]) -> MessageView:
-    """Return the view of one stored message."""
+def message_view(
+    message: Message,
+    user_names: Mapping[str, str],
+    *,
+    intent_bar: float = MIN_INTENT_CONFIDENCE,
+) -> MessageView:
+    """Return the view of one stored message (intent badges only above `intent_bar`)."""
     meta = message.meta or {}
     if message.is_private:
         kind, label = "note", f"Note · {user_names.get(message.author_user_id or '', 'agent')}"
@@ -171,7 +214,7 @@ def message_view(message: Message, user_names: Mapping[str, str]) -> MessageView
         author_label=label,
         text=message.text,
         created_at=message.created_at,
-        badges=customer_badges(meta) if kind == "customer" else [],
+        badges=customer_badges(meta, intent_bar=intent_bar) if kind == "customer" else [],
         ai_intent=meta.get("intent") if kind == "ai" else None,
         ai_confidence=float(confidence) if kind == "ai" and confidence is not None else None,
         ai_source=source.get("title") if kind == "ai" else None,
@@ -182,11 +225,3 @@ def message_view(message: Message, user_names: Mapping[str, str]) -> MessageView
 def available_actions(status: str) -> set[str]:
     """Return the console's actions valid in a status."""
     return {a.value for a in allowed_actions(Status(status)) if a is not Action.ESCALATE}
-
-
-def opening_lines(messages: Sequence[Message]) -> dict[str, str]:
-    """Return each conversation's first customer message (messages ordered by seq)."""
-    result: dict[str, str] = {}
-    for message in messages:
-        result.setdefault(message.conversation_id, message.text)
-    return result

@@ -76,3 +76,34 @@ def test_heldout_precision(heldout, embed) -> None:
             fn += len(wanted - got)
     assert tp / (tp + fp) >= 0.95
     assert tp / (tp + fn) >= 0.9
+
+
+FRUSTRATED_NOT_LEGAL = [
+    "This is ridiculous, third time I'm asking, nobody helps!!!",
+    "This is unacceptable. I demand an answer now!",
+    "I'm sick of this, you people are useless",
+    "I am furious, this is outrageous",
+    "You will regret this",
+    "I'll make sure everyone knows about this",
+    "I will escalate this",
+]
+
+
+@pytest.mark.parametrize("text", FRUSTRATED_NOT_LEGAL)
+def test_anger_without_legal_language_is_no_legal_threat(text: str, embed) -> None:
+    assert "legal_threat" not in detect_sensitive_topics(text, embed(text))
+
+
+def test_a_threat_like_embedding_alone_needs_legal_words(embed) -> None:
+    # Even where the vector reads as a threat (here: a real one's), anger is not a legal threat…
+    threat = embed("I will take legal action against your company")
+    angry = "This is ridiculous, third time I'm asking, nobody helps!!!"
+    assert "legal_threat" not in detect_sensitive_topics(angry, threat)
+    # …while the same vector with legal words still fires, as do the explicit phrases.
+    assert "legal_threat" in detect_sensitive_topics("this will end in court", threat)
+    assert "legal_threat" in detect_sensitive_topics(angry + " I'm calling my lawyer", threat)
+
+
+def test_reporting_to_an_authority_is_a_legal_threat(embed) -> None:
+    text = "I'm reporting you to trading standards"
+    assert "legal_threat" in detect_sensitive_topics(text, embed(text))

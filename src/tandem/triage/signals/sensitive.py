@@ -48,7 +48,7 @@ _PATTERNS: dict[str, list[str]] = {
         r"(lawyer|attorney|solicitor)",
         r"\blegal (action|proceedings|steps|recourse)\b|\b(take|taking|see) (you|this|it) "
         r"(to|in) court\b|\bsee you in court\b|\bpursue (this|it) legally\b",
-        r"\breport (you|this|your company) to (the )?(bbb|ftc|better business bureau|"
+        r"\breport(ing)? (you|this|your company) to (the )?(bbb|ftc|better business bureau|"
         r"trading standards|ombudsman|regulator|attorney general|consumer protection)",
         r"\b(demandar(los|les|te)?|demandare|voy a denunciar|acciones legales|mi abogado)\b",
         r"\b(verklagen|verklage|rechtliche schritte|mein anwalt|meinen anwalt|klage einreichen)\b",
@@ -183,6 +183,23 @@ _POLICY_QUESTION = compile_any(
 _POLICY_CAPPED = frozenset({CANCELLATION, REFUND_DISPUTE})
 # Leaving a mailing list is not churn.
 _NOT_CANCELLATION = compile_any([r"\b(newsle\w*|mailing list|marketing e-?mails?|promotional)\b"])
+# A legal threat names the law, a lawyer, a court or an authority. Anger alone ("third time
+# I'm asking, nobody helps!!!") sits close to threats in embedding space but is not one, so
+# similarity counts for this topic only when the message uses such words.
+_LEGAL_LANGUAGE = compile_any(
+    [
+        r"\b(law|laws|legal\w*|illegal\w*|lawyers?|attorneys?|solicitors?|counsel|barrister|"
+        r"courts?|sue|suing|sued|lawsuit|litigat\w*|tribunal|judge|claims? court|rights|"
+        r"liabl\w*|liability|compensation|damages|notice|ombudsman|regulator\w*|authorit\w*|"
+        r"trading standards|consumer (protection|agency|centre|center|rights|law)|bbb|ftc|"
+        r"better business bureau|attorney general|data protection|gdpr|police|report (you|this))\b",
+        r"\b(abogad\w*|demandar\w*|demanda|tribunal\w*|juicio|denunci\w*|ley|derechos|"
+        r"anwalt|anwaltin|gericht\w*|klage\w*|verklag\w*|rechtlich\w*|gesetz\w*|"
+        r"avocat\w*|justice|plainte|juridique\w*|loi|droits|mise en demeure|"
+        r"avvocat\w*|fare causa|legali|tribunale|advogad\w*|processar|judicial|procon|"
+        r"advocaat|rechter|rechtszaak|juridisch\w*|aanklagen)\b",
+    ]
+)
 
 
 @cache
@@ -239,6 +256,8 @@ def detect_sensitive_topics(
     folded = fold_message(text)
     if CANCELLATION in scores and _NOT_CANCELLATION.search(folded):
         del scores[CANCELLATION]
+    if LEGAL_THREAT in scores.keys() - patterned.keys() and not _LEGAL_LANGUAGE.search(folded):
+        scores[LEGAL_THREAT] = min(scores[LEGAL_THREAT], FIRE_THRESHOLD - 0.1)
     if _POLICY_QUESTION.search(folded):
         # Explicit phrases survive ("cancel my plan, is there a fee?"); similarity does not.
         for topic in (_POLICY_CAPPED & scores.keys()) - patterned.keys():
