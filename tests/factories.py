@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -86,3 +89,30 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str,
     response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return {"X-CSRF-Token": response.json()["csrf_token"]}
+
+
+class FakeEmbedder:
+    """A fast, deterministic bag-of-words embedder that counts what it was asked to embed."""
+
+    name = "fake-bow"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one unit vector per text (words hashed into buckets)."""
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                bucket = int(hashlib.sha256(word.strip(".,!?").encode()).hexdigest(), 16)
+                out[row, bucket % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return out / norms
+
+    @property
+    def texts(self) -> list[str]:
+        """Return every text embedded so far."""
+        return [text for call in self.calls for text in call]

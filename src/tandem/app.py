@@ -21,6 +21,9 @@ from tandem.db.migrate import upgrade
 from tandem.db.session import get_engine, session_factory
 from tandem.handoff.views import router as handoff_router
 from tandem.jobs.worker import Worker
+from tandem.knowledge.page import router as help_page_router
+from tandem.knowledge.service import MAX_KNOWLEDGE_REQUEST_BYTES
+from tandem.knowledge.views import router as knowledge_router
 from tandem.live import set_broker
 from tandem.live.broker import make_broker
 from tandem.routing.views import router as routing_router
@@ -33,6 +36,8 @@ from tandem.widget.page import router as widget_page_router
 from tandem.widget.views import router as widget_router
 
 logger = logging.getLogger(__name__)
+# Articles and file imports are longer than messages; only these paths accept bigger bodies.
+KNOWLEDGE_WRITE_PREFIXES = ("/api/v1/articles", "/console/admin/knowledge")
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
@@ -81,7 +86,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         allow_headers=["Authorization", "Content-Type", "X-Tandem-Widget-Key", "Last-Event-ID"],
     )
     app.add_middleware(ConsoleSecurityHeaders)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_message_chars * 4 + 64_000)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_message_chars * 4 + 64_000,
+        larger={prefix: MAX_KNOWLEDGE_REQUEST_BYTES for prefix in KNOWLEDGE_WRITE_PREFIXES},
+    )
     app.include_router(widget_router)
     app.include_router(widget_page_router)
     app.include_router(users_router)
@@ -89,6 +98,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(handoff_router)
     app.include_router(routing_router)
     app.include_router(copilot_router)
+    app.include_router(knowledge_router)
+    app.include_router(help_page_router)
     app.include_router(console_router)
     mount_static(app)
 

@@ -13,6 +13,7 @@ from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation, Message
 from tandem.db.base import utcnow
 from tandem.db.session import transaction
+from tandem.handoff.service import request_human
 from tandem.users.models import User
 
 from ..factories import make_workspace, open_conversation
@@ -198,3 +199,69 @@ def test_assign_to_a_teammate_and_presence(web: TestClient, factory: sessionmake
     assert (
         web.post("/console/presence", data={"presence": "gone"}, headers=headers).status_code == 422
     )
+
+
+def test_the_queue_shows_what_the_customer_needs_not_their_first_hello(
+    web: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ws = make_workspace(factory)
+    conv = open_conversation(web, ws.widget_key)
+    for text in (
+        "hi",
+        "My parcel NW-551234 still hasn't arrived",
+        "This is ridiculous, third time I'm asking, nobody helps!!!",
+    ):
+        sent = web.post(
+            f"/api/v1/widget/conversations/{conv.id}/messages",
+            headers=conv.headers,
+            json={"text": text},
+        )
+        assert sent.status_code == 201
+    with_ai = open_conversation(web, ws.widget_key)  # never handed over: no packet
+    for text in ("hello", "Can I change the delivery address of my order?"):
+        web.post(
+            f"/api/v1/widget/conversations/{with_ai.id}/messages",
+            headers=with_ai.headers,
+            json={"text": text},
+        )
+    with transaction(factory, ws.id) as session:
+        conversation = conversations.get_conversation(session, conv.id, lock=True)
+        assert request_human(session, conversation, trigger="customer")
+    console_login(web, ws.agent_email)
+
+    rows = {
+        m.group(1): m.group(2).strip()
+        for m in re.finditer(
+            r'data-conversation="([0-9a-f]{32})".*?<td class="cell-line">(.*?)</td>',
+            web.get("/console/queue?tab=all").text,
+            re.S,
+        )
+    }
+    assert rows[conv.id] == "My parcel NW-551234 still hasn&#39;t arrived"
+    assert rows[with_ai.id] == "Can I change the delivery address of my order?"
+
+    side = web.get(f"/console/c/{conv.id}/side").text
+    need = re.search(r'<dd id="packet-need">(.*?)</dd>', side, re.S)
+    assert need and "My parcel NW-551234" in need.group(1)
+    assert 'id="packet-intent"' not in side  # nothing was triaged: no intent label at all
+
+
+def test_intent_labels_show_only_with_a_confidence_above_the_bar(
+    web: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ws = make_workspace(factory)
+    conv = escalated_conversation(web, factory, ws.id, ws.widget_key, "My jacket has a hole")
+    with transaction(factory, ws.id) as session:
+        [message] = session.scalars(
+            select(Message).where(Message.conversation_id == conv.id, Message.author == "customer")
+        )
+        message.meta = {"triage": {"intent": "legal_complaint", "confidence": 0.41}}
+    console_login(web, ws.agent_email)
+    thread = web.get(f"/console/c/{conv.id}/messages").text
+    assert "legal_complaint" not in thread and "legal complaint" not in thread
+    with transaction(factory, ws.id) as session:
+        [message] = session.scalars(
+            select(Message).where(Message.conversation_id == conv.id, Message.author == "customer")
+        )
+        message.meta = {"triage": {"intent": "damaged_item", "confidence": 0.92}}
+    assert "damaged_item 92%" in web.get(f"/console/c/{conv.id}/messages").text

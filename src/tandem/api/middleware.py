@@ -8,19 +8,32 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    """Answer 413 when a request body exceeds a byte limit (declared or streamed)."""
+    """Answer 413 when a request body exceeds a byte limit (declared or streamed).
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    `larger` raises the limit for paths starting with a prefix (file uploads, long articles).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, larger: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
+
+    def limit_for(self, path: str) -> int:
+        """Return the byte limit of a request path."""
+        return max(
+            [self.max_bytes, *(n for prefix, n in self.larger.items() if path.startswith(prefix))]
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
             return
         received = 0
 
@@ -29,18 +42,18 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLargeError
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _TooLargeError:
-            await self._reject(send)
+            await self._reject(send, limit)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, limit: int) -> None:
         body = json.dumps(
-            {"error": {"code": "too_large", "message": f"request body over {self.max_bytes} bytes"}}
+            {"error": {"code": "too_large", "message": f"request body over {limit} bytes"}}
         ).encode()
         await send(
             {

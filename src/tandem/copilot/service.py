@@ -109,7 +109,8 @@ def suggestions(
 def _from_approved_answer(session: Session, asked: Sequence[Message]) -> list[Suggestion]:
     triage = _latest_triage(asked)
     intent = triage.get("intent")
-    answer = approved_answers(session).get(intent) if intent else None
+    # People may see knowledge the AI may not use (ai_only=False).
+    answer = approved_answers(session, ai_only=False).get(intent) if intent else None
     if answer is None or triage.get("out_of_scope"):
         return []
     # The intent model's confidence is calibrated: it is the chance this answer is the right one.
@@ -125,8 +126,9 @@ def _from_approved_answer(session: Session, asked: Sequence[Message]) -> list[Su
 
 
 def _from_articles(session: Session, workspace_id: str, vector: np.ndarray) -> list[Suggestion]:
+    # Suggestions go to a person, who may use articles switched off for the AI.
     retriever = retriever_cache.get(
-        session, workspace_id=workspace_id, embedder_name=SIGNAL_EMBEDDER
+        session, workspace_id=workspace_id, embedder_name=SIGNAL_EMBEDDER, ai_only=False
     )
     return [
         Suggestion(
@@ -324,7 +326,7 @@ def _hand_back(
     triage = _latest_triage(asked)
     if model is None or not triage:
         return []
-    answers = approved_answers(session)
+    answers = approved_answers(session)  # what the AI itself may use (ai_only)
     policy = Policy.from_settings(
         workspace.settings or {},
         threshold=model.threshold,

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tandem.core.errors import ValidationError
 
@@ -30,6 +31,7 @@ class Document:
     source: str
     sections: list[Section]
     intent: str | None = None
+    url: str | None = None  # a public link to the original (an HTML page's canonical URL)
 
     @property
     def body(self) -> str:
@@ -89,8 +91,13 @@ class _HTMLText(HTMLParser):
         self._skip_depth = 0
         self._in: str | None = None
         self._capture: list[str] = []
+        self.canonical: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "link" and self.canonical is None:
+            values = dict(attrs)
+            if "canonical" in (values.get("rel") or "").lower().split():
+                self.canonical = (values.get("href") or "").strip() or None
         if tag in self._SKIP:
             self._skip_depth += 1
         elif tag in {"title", "h1", "h2", "h3", "h4"}:
@@ -133,8 +140,23 @@ def parse_html(text: str, *, source: str) -> Document:
     parser.feed(text)
     parser.close()
     parser.finish()
+    canonical = parser.canonical
     return Document(
-        title=parser.title or Path(source).stem, source=source, sections=parser.sections
+        title=parser.title or Path(source).stem,
+        source=source,
+        sections=parser.sections,
+        # Only an absolute web address is a link worth giving a customer.
+        url=canonical if canonical and is_web_url(canonical) else None,
+    )
+
+
+def is_web_url(value: str) -> bool:
+    """Return whether a value is an absolute http(s) address."""
+    parts = urlsplit(value)
+    return (
+        parts.scheme in {"http", "https"}
+        and bool(parts.netloc)
+        and not any(c.isspace() for c in value)
     )
 
 
@@ -169,22 +191,40 @@ def parse_csv(text: str, *, source: str) -> list[Document]:
     return documents
 
 
+SUPPORTED_SUFFIXES = (".md", ".markdown", ".html", ".htm", ".csv")
+
+
+def parse_file(name: str, data: bytes) -> list[Document]:
+    """Parse the bytes of a .md, .markdown, .html, .htm or .csv file (named by name)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ValidationError(
+            f"{name}: unsupported file type {suffix or 'without extension'!r} "
+            "(use .md, .html or .csv)"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{name}: not UTF-8 text") from None
+    source = Path(name).name
+    if suffix in {".md", ".markdown"}:
+        return [parse_markdown(text, source=source)]
+    if suffix in {".html", ".htm"}:
+        return [parse_html(text, source=source)]
+    return parse_csv(text, source=source)
+
+
 def read_documents(path: Path) -> list[Document]:
     """Parse a .md, .markdown, .html, .htm or .csv file into documents."""
-    suffix = path.suffix.lower()
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise ValidationError(
+            f"{path}: unsupported file type {path.suffix.lower()!r} (use .md, .html or .csv)"
+        )
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError(f"{path}: not UTF-8 text") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise ValidationError(f"{path}: {exc.strerror}") from None
-    if suffix in {".md", ".markdown"}:
-        return [parse_markdown(text, source=path.name)]
-    if suffix in {".html", ".htm"}:
-        return [parse_html(text, source=path.name)]
-    if suffix == ".csv":
-        return parse_csv(text, source=path.name)
-    raise ValidationError(f"{path}: unsupported file type {suffix!r} (use .md, .html or .csv)")
+    return parse_file(str(path), data)
 
 
 def chunk_sections(sections: list[Section], *, max_chars: int = MAX_CHUNK_CHARS) -> list[Section]:

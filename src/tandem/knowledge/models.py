@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,12 +26,17 @@ class Answer(TenantScoped, Base):
     # False: the intent is known, but only a human may handle it (the body guides the agent).
     ai_allowed: Mapped[bool] = mapped_column(default=True)
     source_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    # {language code: {"title": ..., "body": ...}}: the same answer in the workspace's languages.
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Article(TenantScoped, Base):
-    """A knowledge-base document, imported from Markdown, HTML or CSV."""
+    """A knowledge-base document: imported (Markdown, HTML, CSV) or written in the console.
+
+    `body` is Markdown for articles written in the console, the extracted text for imports.
+    """
 
     __tablename__ = "articles"
     __table_args__ = (
@@ -42,7 +48,12 @@ class Article(TenantScoped, Base):
     body: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(500))
     intent: Mapped[str | None] = mapped_column(String(100), default=None)
+    # A public link to the article (an imported page's canonical URL, or typed by an admin).
+    url: Mapped[str | None] = mapped_column(String(500), default=None)
+    # False: people (and the co-pilot) still see it, but the AI never answers from it.
+    ai_enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Chunk(TenantScoped, Base):

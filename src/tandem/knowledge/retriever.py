@@ -19,6 +19,8 @@ class Passage:
     title: str
     text: str
     source: str
+    article_id: str = ""
+    url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from tandem.db.base import utcnow
+from tandem.knowledge.markdown import render_markdown
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -73,7 +74,13 @@ templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 # Jinja2Templates autoescapes .html templates; say it explicitly so it never silently changes.
 templates.env.autoescape = True
 templates.env.filters.update(
-    duration=format_duration, since=since, clock=clock, percent=percent, humanize=humanize
+    duration=format_duration,
+    since=since,
+    clock=clock,
+    percent=percent,
+    humanize=humanize,
+    # The one filter that outputs HTML: Markdown rendered with raw HTML escaped.
+    markdown=render_markdown,
 )
 templates.env.globals.update(
     priority_labels=PRIORITY_LABELS,

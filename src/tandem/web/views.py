@@ -9,23 +9,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tandem.api.deps import SESSION_COOKIE, Principal, SessionDep, SettingsDep
 from tandem.config import Settings
 from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation, Message
+from tandem.conversations.service import Author
 from tandem.core.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from tandem.db.base import utcnow
+from tandem.handoff.models import HandoffPacket
 from tandem.live import get_broker
 from tandem.live.broker import workspace_channel
 from tandem.live.sse import KEEPALIVE_SECONDS, format_event
 from tandem.routing import service as routing
 from tandem.routing.models import Queue, SlaPolicy
 from tandem.users import service as users
-from tandem.users.models import Role, TokenKind, User
-from tandem.web import admin_views, conversation_views
+from tandem.users.models import Role, User
+from tandem.web import admin_views, conversation_views, knowledge_views
 from tandem.web.auth import (
     HOME_PATH,
     LOGIN_NONCE_COOKIE,
@@ -45,7 +47,7 @@ from tandem.web.presenters import (
     TAB_STATUSES,
     QueueRow,
     Tab,
-    opening_lines,
+    queue_headline,
     queue_row,
     sla_badge,
     sort_rows,
@@ -55,6 +57,7 @@ from tandem.web.templating import render
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 router.include_router(conversation_views.router)
 router.include_router(admin_views.router)
+router.include_router(knowledge_views.router)
 
 PRESENCES = ("online", "away", "offline")
 QUEUE_LIMIT = 200
@@ -165,9 +168,7 @@ def login(
             status_code=401,
         )
     throttle.succeeded(key)
-    issued = users.issue_token(
-        session, user=user, kind=TokenKind.SESSION, lifetime=timedelta(days=settings.session_days)
-    )
+    issued = users.start_session(session, user=user, lifetime=timedelta(days=settings.session_days))
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -186,7 +187,7 @@ def login(
 def logout(principal: ConsoleUser, request: Request, session: SessionDep) -> Response:
     """End the browser session and go back to the login page."""
     if principal.via_cookie:
-        users.revoke_token(session, principal.session_token)
+        users.end_session(session, principal.user, principal.session_token)
     if is_htmx(request):
         response: Response = Response(status_code=204, headers={"HX-Redirect": LOGIN_PATH})
     else:
@@ -211,22 +212,38 @@ def _parse_tab(tab: str | None) -> Tab:
         raise ValidationError(f"unknown tab {tab!r}; use waiting, mine or all") from exc
 
 
-def _openings(session: Session, ids: Sequence[str]) -> dict[str, str]:
+def _customer_texts(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
+    """Return each conversation's customer messages, oldest first."""
+    texts: dict[str, list[str]] = {}
     if not ids:
-        return {}
-    first = (
-        select(Message.conversation_id, func.min(Message.seq).label("seq"))
-        .where(Message.conversation_id.in_(ids), Message.author == "customer")
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    rows = session.scalars(
-        select(Message).join(
-            first,
-            (Message.conversation_id == first.c.conversation_id) & (Message.seq == first.c.seq),
+        return texts
+    rows = session.execute(
+        select(Message.conversation_id, Message.text)
+        .where(
+            Message.conversation_id.in_(ids),
+            Message.author == Author.CUSTOMER.value,
+            Message.is_private.is_(False),
         )
-    ).all()
-    return opening_lines(rows)
+        .order_by(Message.conversation_id, Message.seq)
+    )
+    for conversation_id, text in rows:
+        texts.setdefault(conversation_id, []).append(text)
+    return texts
+
+
+def _packet_data(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Return each conversation's latest handoff packet data."""
+    latest: dict[str, dict[str, Any]] = {}
+    if not ids:
+        return latest
+    rows = session.execute(
+        select(HandoffPacket.conversation_id, HandoffPacket.data)
+        .where(HandoffPacket.conversation_id.in_(ids))
+        .order_by(HandoffPacket.created_at, HandoffPacket.id)
+    )
+    for conversation_id, data in rows:
+        latest[conversation_id] = data or {}  # later rows are newer
+    return latest
 
 
 def queue_rows(session: Session, principal: Principal, tab: Tab) -> list[QueueRow]:
@@ -238,7 +255,11 @@ def queue_rows(session: Session, principal: Principal, tab: Tab) -> list[QueueRo
         limit=QUEUE_LIMIT,
     )
     now = utcnow()
-    openings = _openings(session, [c.id for c in found])
+    packets = _packet_data(session, [c.id for c in found])
+    # Messages are read only for rows the packet or a subject does not already describe.
+    texts = _customer_texts(
+        session, [c.id for c in found if not (packets.get(c.id, {}).get("need") or c.subject)]
+    )
     queue_names = {q.id: q.name for q in session.scalars(select(Queue))}
     policies = {p.id: p for p in session.scalars(select(SlaPolicy))}
     user_names = {u.id: u.name for u in session.scalars(select(User))}
@@ -246,7 +267,7 @@ def queue_rows(session: Session, principal: Principal, tab: Tab) -> list[QueueRo
         queue_row(
             c,
             now=now,
-            opening=openings.get(c.id),
+            headline=queue_headline(c, packets.get(c.id), texts.get(c.id, [])),
             sla=sla_badge(c, now, policies),
             queue_names=queue_names,
             user_names=user_names,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23
+Create Date: 2026-12-03
 """
 
 from collections.abc import Sequence
@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("ai_allowed", sa.Boolean(), nullable=False),
         sa.Column("source_url", sa.String(length=500), nullable=True),
+        sa.Column("translations", sa.JSON(), nullable=False),
         sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("workspace_id", sa.String(length=32), nullable=False),
@@ -83,7 +84,10 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("source", sa.String(length=500), nullable=False),
         sa.Column("intent", sa.String(length=100), nullable=True),
+        sa.Column("url", sa.String(length=500), nullable=True),
+        sa.Column("ai_enabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("workspace_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
