@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +30,67 @@ HISTORY_TURNS = 4
 RELATED_MIN_SCORE = 0.35
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What the front line would do with one message: the decision and, if any, the reply."""
+
+    triage: TriageResult
+    decision: Decision
+    answer: ApprovedAnswer | None
+    related: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-able record (what the admin test box and the API show)."""
+        reply = None
+        if self.answer is not None:
+            reply = compose_answer(self.answer, language=self.triage.language).text
+        return {
+            "triage": self.triage.as_dict(),
+            "decision": self.decision.as_dict(),
+            "reply": reply,
+            "source": (
+                {"kind": self.answer.kind, "intent": self.answer.intent, "title": self.answer.title}
+                if self.answer is not None
+                else None
+            ),
+            "related_articles": self.related,
+        }
+
+
+def plan_reply(
+    session: Session, workspace: Workspace, text: str, history: Sequence[Turn] = ()
+) -> Plan:
+    """Triage a message in its (scoped) workspace and decide whether and how the AI answers."""
+    triage = triage_cache.get(session, workspace)
+    result = triage.run(text, history)
+    retriever = retriever_cache.get(
+        session, workspace_id=workspace.id, embedder_name=SIGNAL_EMBEDDER
+    )
+    hits = retriever.search(result.vector, k=3) if result.vector is not None else []
+    related = [
+        {"title": hit.passage.title, "source": hit.passage.source, "score": round(hit.score, 3)}
+        for hit in hits
+        if hit.score >= RELATED_MIN_SCORE
+    ]
+    answers = approved_answers(session)
+    policy = Policy.from_settings(
+        workspace.settings or {},
+        threshold=triage.intent_model.threshold if triage.intent_model else 1.0,
+        blocked_intents=[i for i, a in answers.items() if not a.ai_allowed],
+    )
+    decision = decide(
+        result.signals(), policy, answerable_intents=[i for i, a in answers.items() if a.ai_allowed]
+    )
+    answer = answers.get(decision.intent or "") if decision.answer else None
+    return Plan(triage=result, decision=decision, answer=answer, related=related)
+
+
+def preview_message(session: Session, *, workspace: Workspace, text: str) -> dict[str, Any]:
+    """Return what the AI would do with a customer message, without storing anything."""
+    scope_session(session, workspace.id)
+    return plan_reply(session, workspace, text).as_dict()
+
+
 @register("process_customer_message")
 def process_customer_message(session: Session, payload: dict[str, Any]) -> None:
     """Triage a customer message; while the AI owns the conversation, answer or escalate."""
@@ -38,39 +101,27 @@ def process_customer_message(session: Session, payload: dict[str, Any]) -> None:
     conversation = conversations.get_conversation(session, message.conversation_id, lock=True)
     workspace = session.get(Workspace, message.workspace_id)
     assert workspace is not None
-    triage = triage_cache.get(session, workspace)
-    result = triage.run(message.text, _history(session, conversation, before_seq=message.seq))
-    retriever = retriever_cache.get(
-        session, workspace_id=workspace.id, embedder_name=SIGNAL_EMBEDDER
+    plan = plan_reply(
+        session, workspace, message.text, _history(session, conversation, before_seq=message.seq)
     )
-    hits = retriever.search(result.vector, k=3) if result.vector is not None else []
-    related = [
-        {"title": hit.passage.title, "source": hit.passage.source, "score": round(hit.score, 3)}
-        for hit in hits
-        if hit.score >= RELATED_MIN_SCORE
-    ]
-    message.meta = {**message.meta, "triage": result.as_dict(), "related_articles": related}
+    result = plan.triage
+    message.meta = {
+        **message.meta,
+        "triage": result.as_dict(),
+        "related_articles": plan.related,
+    }
     if result.language and not conversation.language:
         conversation.language = result.language
     if conversation.status_enum is not Status.AI:
         # A human owns it (or it is waiting for one): triage informs the agent; the AI stays silent.
         flag_modified(message, "meta")
         return
-    answers = approved_answers(session)
-    policy = Policy.from_settings(
-        workspace.settings or {},
-        threshold=triage.intent_model.threshold if triage.intent_model else 1.0,
-        blocked_intents=[i for i, a in answers.items() if not a.ai_allowed],
-    )
-    decision = decide(
-        result.signals(), policy, answerable_intents=[i for i, a in answers.items() if a.ai_allowed]
-    )
-    message.meta = {**message.meta, "decision": decision.as_dict()}
+    message.meta = {**message.meta, "decision": plan.decision.as_dict()}
     flag_modified(message, "meta")
-    if decision.answer and decision.intent is not None:
-        _answer(session, conversation, answers[decision.intent], result, decision)
+    if plan.answer is not None:
+        _answer(session, conversation, plan.answer, result, plan.decision)
     else:
-        _escalate(session, conversation, result, decision)
+        _escalate(session, conversation, result, plan.decision)
 
 
 def _history(session: Session, conversation: Conversation, *, before_seq: int) -> list[Turn]:
