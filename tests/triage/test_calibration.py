@@ -10,6 +10,7 @@ import pytest
 from tandem.triage.calibration import (
     LogisticCalibrator,
     choose_threshold,
+    escalation_threshold,
     expected_calibration_error,
     fit_temperature,
     precision_curve,
@@ -172,3 +173,25 @@ def test_logistic_calibrator_weights_act_like_repeated_rows() -> None:
     assert weighted is not None and repeated is not None
     probe = np.linspace(-2, 2, 9)[:, None]
     np.testing.assert_allclose(weighted(probe), repeated(probe), atol=1e-6)
+
+
+def test_escalation_threshold_escalates_the_required_share_of_unseen_rows() -> None:
+    conf = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    unseen = np.array([False, True, False, True, True, True, True, True, True, True])
+    # Eight unseen rows; escalating 7/8 = 87.5% needs the two highest-scoring (0.95, 0.8)
+    # escalated except one: the threshold must sit just above 0.8.
+    t = escalation_threshold(conf, unseen, 0.875)
+    assert 0.8 < t <= 0.9
+    answered = (conf >= t) & unseen
+    assert 1 - answered.sum() / unseen.sum() >= 0.875
+    # Rows that are not answerable anyway (e.g. predicted out of scope) are escalated already:
+    # five of eight are, and 5/8 is all that is asked, so no threshold is needed.
+    mask = ~unseen | (conf < 0.5)
+    assert escalation_threshold(conf, unseen, 0.625, answerable=mask) == -math.inf
+    assert escalation_threshold(conf, unseen, 0.75, answerable=mask) > 0.2
+    # Weights count: a heavy unseen row at 0.3 alone is over the allowed share.
+    weights = np.where(conf == 0.3, 10.0, 1.0)
+    assert escalation_threshold(conf, unseen, 0.9, weights=weights) > 0.3
+    assert escalation_threshold(conf, np.zeros(10, dtype=bool), 0.9) == -math.inf
+    with pytest.raises(ValueError):
+        escalation_threshold(conf, unseen, 1.5)

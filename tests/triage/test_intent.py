@@ -11,6 +11,7 @@ import pytest
 
 from tandem.triage.intent import (
     ARTIFACT_VERSION,
+    BACKGROUND_LABEL,
     ArtifactError,
     IntentModel,
     IntentPrediction,
@@ -333,6 +334,8 @@ def _rewrite(
 def test_version_1_artifacts_load_as_plain_regression() -> None:
     x, labels = multimodal(6, 2, 20, spread=0.3, seed=3)
     model = IntentModel.train_embeddings(x[::2], labels[::2], embedder_name="synthetic")
+    # A version 1 artifact had neither the unseen-need signals nor their calibrator inputs.
+    model.reference, model.calibrator = None, None
     x, labels = x[1::2], labels[1::2]
     old = _rewrite(
         model.to_bytes(),
@@ -411,7 +414,10 @@ def test_describe_reports_the_cross_validated_policy(synthetic) -> None:
 def test_confidence_is_calibrated_on_fresh_rows() -> None:
     # Overlapping clusters make plenty of mistakes; confidence must track how often it's right.
     x, labels, _ = clusters(6, 600, spread=2.8, seed=4)
-    model = IntentModel.train_embeddings(x[::2], labels[::2], embedder_name="synthetic")
+    # Without held-out intents every row is in scope, so confidence is P(right | in scope).
+    model = IntentModel.train_embeddings(
+        x[::2], labels[::2], embedder_name="synthetic", intent_groups=0
+    )
     predictions = model.predict_embeddings(x[1::2])
     right = np.array([p.intent == y for p, y in zip(predictions, labels[1::2], strict=True)])
     confidence = np.array([p.confidence for p in predictions])
@@ -420,6 +426,72 @@ def test_confidence_is_calibrated_on_fresh_rows() -> None:
         band = (confidence >= low) & (confidence < high)
         assert band.sum() > 50
         assert right[band].mean() == pytest.approx(confidence[band].mean(), abs=0.06)
+
+
+def _unseen_split(seed: int) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Twelve intents: train on nine (half their rows), the other three are unseen needs."""
+    x, labels, _ = clusters(12, 120, spread=0.9, seed=seed)
+    names = np.asarray(labels)
+    seen = np.isin(names, [f"intent_{k:02d}" for k in range(9)])
+    train = seen & (np.arange(len(names)) % 2 == 0)
+    fresh = seen & ~train
+    return x[train], list(names[train]), x[fresh], x[~seen]
+
+
+def test_leave_intents_out_escalates_needs_no_intent_covers() -> None:
+    # No out-of-scope rows and no background: held-out intents alone teach what unseen looks like.
+    x_train, y_train, fresh, unseen = _unseen_split(seed=5)
+    plain = IntentModel.train_embeddings(
+        x_train, y_train, embedder_name="synthetic", precision_target=0.9, intent_groups=0
+    )
+    held = IntentModel.train_embeddings(
+        x_train, y_train, embedder_name="synthetic", precision_target=0.9
+    )
+
+    def escalated(model: IntentModel, rows: np.ndarray) -> float:
+        return float(np.mean([p.is_out_of_scope for p in model.predict_embeddings(rows)]))
+
+    # The in-scope-only calibration answers most unseen needs; leave-intents-out does not.
+    assert escalated(held, unseen) >= escalated(plain, unseen) + 0.3
+    assert escalated(held, unseen) >= 0.75
+    assert escalated(held, fresh) <= 0.1  # it still answers fresh in-scope messages
+    summary = held.describe()
+    # The report's expected unseen escalation comes from training data only and is honest.
+    assert summary["cv_unseen_escalation_by_source"]["held_out_intent"] == pytest.approx(
+        escalated(held, unseen), abs=0.15
+    )
+    assert summary["cv_in_scope_precision"] >= 0.9
+    assert plain.describe()["cv_unseen_escalation"] is None
+
+
+def test_background_rows_become_a_class_that_is_never_answered() -> None:
+    x_train, y_train, fresh, unseen = _unseen_split(seed=6)
+    model = IntentModel.train_embeddings(
+        x_train,
+        y_train,
+        embedder_name="synthetic",
+        precision_target=0.9,
+        intent_groups=0,
+        background=unseen[::2],  # stands for the shipped general out-of-domain corpus
+    )
+    predictions = model.predict_embeddings(unseen[1::2])
+    assert np.mean([p.off_topic for p in predictions]) >= 0.8
+    assert all(p.is_out_of_scope for p in predictions if p.off_topic)
+    assert all(p.intent != BACKGROUND_LABEL for p in predictions)
+    assert all(name != BACKGROUND_LABEL for p in predictions for name, _ in p.ranked)
+    assert np.mean([not p.off_topic for p in model.predict_embeddings(fresh)]) >= 0.95
+    assert BACKGROUND_LABEL not in model.describe()["per_intent_examples"]
+    loaded = IntentModel.from_bytes(model.to_bytes())
+    assert loaded.predict_embeddings(unseen[1::2]) == predictions
+
+
+def test_background_too_close_to_the_workspace_is_dropped() -> None:
+    x_train, y_train, _, _ = _unseen_split(seed=7)
+    # A "background" that repeats the workspace's own examples must not teach it to escalate them.
+    model = IntentModel.train_embeddings(
+        x_train, y_train, embedder_name="synthetic", intent_groups=0, background=x_train[:50]
+    )
+    assert model.info["n_background"] == 0
 
 
 def test_out_of_scope_rows_are_escalated() -> None:

@@ -315,3 +315,35 @@ class LogisticCalibrator:
             if np.max(np.abs(step)) < 1e-10:
                 break
         return cls(mean=mean, scale=scale, coef=beta[:-1], intercept=float(beta[-1]))
+
+
+def escalation_threshold(
+    confidences: ArrayLike,
+    unseen: ArrayLike,
+    target: float,
+    *,
+    answerable: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+) -> float:
+    """Return the lowest threshold at which at least `target` of unseen rows are escalated.
+
+    Unseen rows (needs the model was not trained on) are escalated when they are not answerable
+    or their confidence is below the threshold; at most (1 - target) of their weight may be
+    answered. Returns -inf when no threshold is needed and inf when none suffices.
+    """
+    if not 0.0 <= target <= 1.0:
+        raise ValueError("target must be in [0, 1]")
+    conf, is_unseen, mask, w = _as_inputs(confidences, unseen, answerable, weights)
+    total = float(w[is_unseen].sum())
+    if total <= 0:
+        return -math.inf
+    rows = is_unseen & mask
+    order = np.argsort(-conf[rows], kind="stable")
+    conf_sorted, w_sorted = conf[rows][order], w[rows][order]
+    answered = np.cumsum(w_sorted)
+    allowed = (1.0 - target) * total
+    over = np.flatnonzero(answered > allowed + 1e-12)
+    if len(over) == 0:
+        return -math.inf
+    # Rows with equal confidence go together: the threshold must sit above that value.
+    return float(np.nextafter(conf_sorted[over[0]], math.inf))

@@ -11,6 +11,17 @@ that the answer is right. Out-of-scope messages look unlike every intent, which 
 centroid signals see and the softmax alone does not. The answer threshold is then chosen on the
 same out-of-fold predictions with `calibration.choose_threshold`, so it comes from training
 data only. Everything at prediction time is a few matrix products in numpy.
+
+Needs no intent covers ("unseen needs") are calibrated for without any out-of-scope training data
+(artifact version 3): the built-in background of general out-of-domain messages
+(`triage.background`, decontaminated against the workspace's examples) is an extra class the
+regression learns, and *leave-intents-out* cross-validation holds whole groups of intents out of
+training, so their messages show what a need the model has never seen looks like (they are always
+wrong answers). Two more signals feed the answer-correctness model: the cosine to the nearest
+training example and the probability mass on the out-of-scope classes. The threshold is chosen
+on in-scope, leave-intents-out, background (and any labelled out-of-scope) rows weighted so unseen
+needs are `unseen_share` of traffic, and both figures are reported: expected precision on in-scope
+messages and expected escalation of unseen needs.
 """
 
 from __future__ import annotations
@@ -28,7 +39,9 @@ import numpy as np
 
 from tandem.triage.calibration import (
     LogisticCalibrator,
+    ThresholdChoice,
     choose_threshold,
+    escalation_threshold,
     expected_calibration_error,
     fit_temperature,
 )
@@ -36,9 +49,27 @@ from tandem.triage.calibration import (
 ProgressFn = Callable[[str, int, int], None]
 
 ARTIFACT_FORMAT = "tandem.intent-model"
-ARTIFACT_VERSION = 2
-# Version 1 artifacts (no neighbour vote) still load and predict exactly as they were trained.
-SUPPORTED_VERSIONS = (1, 2)
+ARTIFACT_VERSION = 3
+# Version 1 artifacts (no neighbour vote) and version 2 (no unseen-need signals) still load and
+# predict exactly as they were trained.
+SUPPORTED_VERSIONS = (1, 2, 3)
+# The background's class: never shown, never answered.
+BACKGROUND_LABEL = "__background__"
+# Unseen needs (held-out intents, background, labelled out-of-scope rows) are weighted to stand
+# for this share of traffic when the threshold is chosen.
+DEFAULT_UNSEEN_SHARE = 0.2
+# The threshold also escalates at least this share of unseen needs (as estimated on held-out
+# intents, background and labelled out-of-scope rows): precision over all answers alone would
+# let a model answer many unseen needs as long as its in-scope answers are very good.
+DEFAULT_UNSEEN_ESCALATION = 0.9
+# Whole intents are held out in this many groups for leave-intents-out cross-validation.
+INTENT_GROUPS = 5
+# The background is subsampled to at most this many times the training rows (small workspaces
+# train fast; large ones use all of it).
+BACKGROUND_PER_ROW = 2.0
+BACKGROUND_MIN_ROWS = 300
+# Nearest-example cosines are taken against at most this many stored rows per intent.
+REFERENCE_ROWS_PER_CLASS = 64
 DEFAULT_EMBEDDER = "use-m3+minilm-l6-int8"
 # Inverse L2 strength; picked on Banking77/CLINC150 validation splits (flat between 10 and 30).
 DEFAULT_C = 20.0
@@ -58,6 +89,7 @@ KNN_WEIGHT = 0.5
 KNN_MIN_GAIN = 0.001
 KNN_CHUNK = 512
 _FEATURES = ("log_top_probability", "log_margin", "in_scope_energy", "centroid_cosine")
+_FEATURES_V3 = (*_FEATURES, "nearest_example_cosine", "log_out_of_scope_probability")
 
 
 @dataclass(frozen=True)
@@ -67,12 +99,15 @@ class IntentPrediction:
     ``confidence`` is the calibrated probability that ``intent`` is right; ``ranked`` holds the
     temperature-scaled class probabilities. ``is_out_of_scope`` is True when the policy would not
     answer: the top intent is the out-of-scope label or confidence is below the threshold.
+    ``off_topic`` is True when the message looks like none of the intents at all (the top class
+    is the built-in background or the out-of-scope label); ``intent`` is then the nearest intent.
     """
 
     intent: str
     confidence: float
     is_out_of_scope: bool
     ranked: list[tuple[str, float]]
+    off_topic: bool = False
 
 
 class ArtifactError(ValueError):
@@ -136,7 +171,9 @@ def _knn_log_probs(
     return out
 
 
-def _neutral_for_out_of_scope(votes: np.ndarray, oos_index: int | None) -> np.ndarray:
+def _neutral_for_out_of_scope(
+    votes: np.ndarray, oos_index: int | Sequence[int] | None
+) -> np.ndarray:
     """Give the out-of-scope class the best in-scope vote, so the vote only re-ranks intents.
 
     A catch-all class has no neighbourhood of paraphrases: a fresh off-topic message's nearest
@@ -144,10 +181,21 @@ def _neutral_for_out_of_scope(votes: np.ndarray, oos_index: int | None) -> np.nd
     (measured on CLINC150: -2 points accuracy, -2.5 points automation). Whether a message is in
     scope at all stays the regression's call.
     """
-    if oos_index is None:
+    out = _as_index_list(oos_index)
+    if not out:
         return votes
-    votes[:, oos_index] = np.delete(votes, oos_index, axis=1).max(axis=1)
+    best_in_scope = np.delete(votes, out, axis=1).max(axis=1)
+    for k in out:
+        votes[:, k] = best_in_scope
     return votes
+
+
+def _as_index_list(index: int | Sequence[int] | None) -> list[int]:
+    if index is None:
+        return []
+    if isinstance(index, (int, np.integer)):
+        return [int(index)]
+    return sorted(int(k) for k in index)
 
 
 def _centroids(x: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -158,20 +206,40 @@ def _centroids(x: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _signals(
-    logits: np.ndarray, probs: np.ndarray, sims: np.ndarray, oos_index: int | None
+    logits: np.ndarray,
+    probs: np.ndarray,
+    sims: np.ndarray,
+    oos_index: int | Sequence[int] | None,
+    nearest: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (top class index, the four answer-correctness features) per row."""
+    """Return (top class index, the answer-correctness features) per row.
+
+    Four features without `nearest` (artifact versions 1-2); with it, also the nearest-example
+    cosine and the log probability of the out-of-scope classes (version 3).
+    """
     rows = np.arange(len(probs))
     order = np.argsort(-probs, axis=1)[:, :2]  # a model always has at least two classes
     top = order[:, 0]
     p1, p2 = probs[rows, top], probs[rows, order[:, 1]]
-    in_scope = logits if oos_index is None else np.delete(logits, oos_index, axis=1)
+    out = _as_index_list(oos_index)
+    in_scope = np.delete(logits, out, axis=1) if out else logits
     peak = in_scope.max(axis=1)
     energy = peak + np.log(np.exp(in_scope - peak[:, None]).sum(axis=1))
-    features = np.column_stack(
-        [np.log(p1 + 1e-12), np.log(p1 + 1e-12) - np.log(p2 + 1e-12), energy, sims[rows, top]]
-    )
-    return top, features.astype(np.float64)
+    columns = [np.log(p1 + 1e-12), np.log(p1 + 1e-12) - np.log(p2 + 1e-12), energy, sims[rows, top]]
+    if nearest is not None:
+        p_out = probs[:, out].sum(axis=1) if out else np.zeros(len(probs))
+        columns += [nearest, np.log(p_out + 1e-6)]
+    return top, np.column_stack(columns).astype(np.float64)
+
+
+def _nearest_cosine(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Return each row's cosine to its nearest reference row (-1 without references)."""
+    out = np.full(len(x), -1.0)
+    if len(reference) == 0:
+        return out
+    for start in range(0, len(x), KNN_CHUNK):
+        out[start : start + KNN_CHUNK] = (x[start : start + KNN_CHUNK] @ reference.T).max(axis=1)
+    return out
 
 
 class IntentModel:
@@ -194,6 +262,7 @@ class IntentModel:
         neighbours: np.ndarray | None = None,
         neighbour_labels: np.ndarray | None = None,
         knn_weight: float = KNN_WEIGHT,
+        reference: np.ndarray | None = None,
     ) -> None:
         self.classes = list(classes)
         self.coef = np.ascontiguousarray(coef, dtype=np.float32)
@@ -206,7 +275,15 @@ class IntentModel:
         self.oos_label = oos_label
         self.precision_target = float(precision_target)
         self.info: dict[str, Any] = dict(info or {})
-        self._oos_index = self.classes.index(oos_label) if oos_label in self.classes else None
+        # The classes a message is out of scope for: the labelled out-of-scope class and the
+        # built-in background (version 3).
+        self._out_indices = [
+            i for i, name in enumerate(self.classes) if name in (oos_label, BACKGROUND_LABEL)
+        ]
+        # Version 3: the nearest-example cosine needs (a sample of) the in-scope training rows.
+        self.reference = (
+            None if reference is None else np.ascontiguousarray(reference, dtype=np.float32)
+        )
         # Without stored training rows (version 1 artifacts, or the vote did not help in
         # cross-validation) the model is the plain regression.
         self.neighbours = (
@@ -230,8 +307,12 @@ class IntentModel:
         oos_label: str | None = None,
         precision_target: float = 0.95,
         progress: ProgressFn | None = None,
+        use_background: bool = True,
+        unseen_share: float = DEFAULT_UNSEEN_SHARE,
     ) -> IntentModel:
-        """Embed the texts, then train as in `train_embeddings`."""
+        """Embed the texts (and the built-in background), then train as in `train_embeddings`."""
+        from tandem.triage.background import background_matrix
+
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         return cls.train_embeddings(
@@ -241,6 +322,8 @@ class IntentModel:
             oos_label=oos_label,
             precision_target=precision_target,
             progress=progress,
+            background=background_matrix(embedder_name) if use_background else None,
+            unseen_share=unseen_share,
         )
 
     @classmethod
@@ -254,36 +337,77 @@ class IntentModel:
         precision_target: float = 0.95,
         progress: ProgressFn | None = None,
         c: float = DEFAULT_C,
-        oos_share: float = DEFAULT_OOS_SHARE,
+        background: np.ndarray | None = None,
+        unseen_share: float = DEFAULT_UNSEEN_SHARE,
+        intent_groups: int = INTENT_GROUPS,
+        unseen_escalation: float = DEFAULT_UNSEEN_ESCALATION,
     ) -> IntentModel:
-        """Cross-validate to calibrate confidence and pick the threshold, then refit on all rows."""
-        x = np.ascontiguousarray(matrix, dtype=np.float32)
-        classes, y = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
-        if x.ndim != 2 or len(x) != len(y):
-            raise ValueError("matrix must have one row per label")
-        counts = np.bincount(y, minlength=len(classes))
-        if len(classes) < 2:
-            raise ValueError("need at least two distinct labels to train an intent model")
-        if counts.min() < 2:
-            rare = ", ".join(sorted(str(classes[i]) for i in np.flatnonzero(counts < 2))[:5])
-            raise ValueError(f"every intent needs at least 2 examples (too few: {rare})")
-        oos_index = int(np.flatnonzero(classes == oos_label)[0]) if oos_label in classes else None
-        report = progress or (lambda _stage, _done, _total: None)
+        """Cross-validate to calibrate confidence and pick the threshold, then refit on all rows.
 
-        logits, votes, sims = _out_of_fold(x, y, len(classes), c, oos_index, report)
-        plain_accuracy = float(np.mean(logits.argmax(axis=1) == y))
-        blended = logits + KNN_WEIGHT * votes
+        `background` (embedded with the same embedder) stands for needs no intent covers; with
+        `intent_groups` >= 2 whole intents are also held out (leave-intents-out), so the
+        threshold accounts for unseen needs even without out-of-scope training rows.
+        """
+        x = np.ascontiguousarray(matrix, dtype=np.float32)
+        label_array = np.asarray(labels, dtype=str)
+        if x.ndim != 2 or len(x) != len(label_array):
+            raise ValueError("matrix must have one row per label")
+        if BACKGROUND_LABEL in label_array:
+            raise ValueError(f"{BACKGROUND_LABEL!r} is reserved and cannot be a training label")
+        counts_given = dict(zip(*np.unique(label_array, return_counts=True), strict=True))
+        if len(counts_given) < 2:
+            raise ValueError("need at least two distinct labels to train an intent model")
+        rare = sorted(str(k) for k, n in counts_given.items() if n < 2)
+        if rare:
+            raise ValueError(
+                f"every intent needs at least 2 examples (too few: {', '.join(rare[:5])})"
+            )
+        report = progress or (lambda _stage, _done, _total: None)
+        n_given = len(label_array)
+        scope_mask_given = label_array != oos_label if oos_label else np.ones(n_given, bool)
+        extra = _usable_background(background, x[scope_mask_given], n_given)
+        if len(extra):
+            x = np.vstack([x, extra])
+            label_array = np.r_[label_array, np.full(len(extra), BACKGROUND_LABEL)]
+        classes, y = np.unique(label_array, return_inverse=True)
+        n_classes = len(classes)
+        counts = np.bincount(y, minlength=n_classes)
+        out = [i for i, name in enumerate(classes) if name in (oos_label, BACKGROUND_LABEL)]
+        is_out = np.isin(y, out)
+        kind = np.where(
+            ~is_out,
+            "in_scope",
+            np.where(classes[y] == BACKGROUND_LABEL, "background", "out_of_scope"),
+        )
+
+        oof = _out_of_fold(x, y, n_classes, c, out, report)
+        plain_accuracy = float(np.mean(oof.logits.argmax(axis=1) == y))
+        blended = oof.logits + KNN_WEIGHT * oof.votes
         knn_weight = (
             KNN_WEIGHT
             if float(np.mean(blended.argmax(axis=1) == y)) >= plain_accuracy + KNN_MIN_GAIN
             else 0.0
         )
-        scores = blended if knn_weight else logits
-        temperature = fit_temperature(scores, y)
-        top, features = _signals(logits, _softmax(scores / temperature), sims, oos_index)
-        answerable = np.ones(len(y), dtype=bool) if oos_index is None else top != oos_index
-        correct = (top == y) & answerable
-        weights = _traffic_weights(y, oos_index, oos_share)
+        temperature = fit_temperature(oof.scores(knn_weight), y)
+        top, features = _signals(
+            oof.logits, _softmax(oof.scores(knn_weight) / temperature), oof.sims, out, oof.nearest
+        )
+        answerable = ~np.isin(top, out)
+        correct = (top == y) & answerable & ~is_out
+        held = _leave_intents_out(x, y, n_classes, c, out, intent_groups, knn_weight, report)
+        if held is not None:
+            held_top, held_features = _signals(
+                held.logits,
+                _softmax(held.scores(knn_weight) / temperature),
+                held.sims,
+                out,
+                held.nearest,
+            )
+            features = np.vstack([features, held_features])
+            answerable = np.r_[answerable, ~np.isin(held_top, out)]
+            correct = np.r_[correct, np.zeros(len(held_top), dtype=bool)]
+            kind = np.r_[kind, np.full(len(held_top), "held_out_intent")]
+        weights = _unseen_weights(kind, unseen_share)
         calibrator = LogisticCalibrator.fit(
             features[answerable], correct[answerable], weights[answerable]
         )
@@ -291,41 +415,62 @@ class IntentModel:
         choice = choose_threshold(
             confidence, correct, precision_target, answerable=answerable, weights=weights
         )
+        unseen_floor = escalation_threshold(
+            confidence,
+            kind != "in_scope",
+            unseen_escalation,
+            answerable=answerable,
+            weights=weights,
+        )
+        threshold = max(choice.threshold, unseen_floor)
         report("fit", 0, 1)
-        coef, intercept = _fit_linear(x, y, len(classes), c)
+        coef, intercept = _fit_linear(x, y, n_classes, c)
         report("fit", 1, 1)
+        answered = answerable & (confidence >= threshold)
         info = {
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "n_train": len(y),
-            "n_out_of_scope_train": int(counts[oos_index]) if oos_index is not None else 0,
+            "n_train": n_given,
+            "n_out_of_scope_train": int(counts_given.get(oos_label, 0)) if oos_label else 0,
+            "n_background": len(extra),
             "c": c,
             "knn": {"k": KNN_NEIGHBOURS, "temperature": KNN_TEMPERATURE, "weight": knn_weight},
             "cv_accuracy_without_knn": plain_accuracy,
-            "oos_share": oos_share if oos_index is not None else None,
+            "unseen_share": unseen_share,
+            "intent_groups": intent_groups if held is not None else 0,
             "cv": {
-                "accuracy": float(np.mean(top == y)),
-                "threshold": choice.to_dict(),
+                "accuracy": float(np.mean(top[: len(y)][~is_out] == y[~is_out])),
+                "threshold": _threshold_report(choice, threshold, answered, correct, weights),
+                "unseen_escalation_target": unseen_escalation,
+                "unseen_escalation_threshold": unseen_floor
+                if math.isfinite(unseen_floor)
+                else None,
                 "expected_calibration_error": expected_calibration_error(
                     confidence[answerable], correct[answerable]
                 ),
+                **_cv_figures(kind, answered, correct),
+            },
+            "per_intent_examples": {
+                str(classes[i]): int(counts[i]) for i in range(n_classes) if i not in out
             },
         }
+        reference_rows = _reference_rows(y, out)
         return cls(
-            classes=[str(s) for s in classes],
+            classes=[str(name) for name in classes],
             coef=coef,
             intercept=intercept,
-            centroids=_centroids(x, y, len(classes)),
+            centroids=_centroids(x, y, n_classes),
             temperature=temperature,
             calibrator=calibrator,
-            threshold=choice.threshold,
+            threshold=threshold,
             embedder_name=embedder_name,
             oos_label=oos_label,
             precision_target=precision_target,
             info=info,
             # Rounded as the artifact stores them, so a reloaded model predicts identically.
-            neighbours=x.astype(np.float16).astype(np.float32) if knn_weight else None,
+            neighbours=_half(x) if knn_weight else None,
             neighbour_labels=y if knn_weight else None,
             knn_weight=knn_weight,
+            reference=_half(x[reference_rows]),
         )
 
     # ---------------------------------------------------------------- prediction
@@ -352,20 +497,34 @@ class IntentModel:
         logits, sims = both[:, :n] + self.intercept, both[:, n:]
         scores = self._blend(x, logits)
         probs = _softmax(scores / self.temperature)
-        top, features = _signals(logits, probs, sims, self._oos_index)
+        nearest = None if self.reference is None else _nearest_cosine(x, self.reference)
+        top, features = _signals(logits, probs, sims, self._out_indices, nearest)
         confidence = _confidence(features, self.calibrator)
+        in_scope_probs = probs.copy()
+        in_scope_probs[:, self._out_indices] = -1.0
         best = np.argsort(-probs, axis=1)[:, :3]
         out = []
         for i, k in enumerate(top):
-            is_oos_class = k == self._oos_index
+            off_topic = bool(k in self._out_indices)
+            name = self.classes[k]
             # An out-of-scope top class is reported with its own probability, not answer odds.
-            conf = float(probs[i, k]) if is_oos_class else float(confidence[i])
+            conf = float(probs[i, k]) if off_topic else float(confidence[i])
+            if name == BACKGROUND_LABEL:
+                # The background is not an intent: report the nearest real one (with its own
+                # probability), never answered.
+                nearest_intent = int(in_scope_probs[i].argmax())
+                name, conf = self.classes[nearest_intent], float(probs[i, nearest_intent])
             out.append(
                 IntentPrediction(
-                    intent=self.classes[k],
+                    intent=name,
                     confidence=conf,
-                    is_out_of_scope=bool(is_oos_class or conf < self.threshold),
-                    ranked=[(self.classes[j], float(probs[i, j])) for j in best[i]],
+                    is_out_of_scope=bool(off_topic or conf < self.threshold),
+                    ranked=[
+                        (self.classes[j], float(probs[i, j]))
+                        for j in best[i]
+                        if self.classes[j] != BACKGROUND_LABEL
+                    ],
+                    off_topic=off_topic,
                 )
             )
         return out
@@ -374,7 +533,7 @@ class IntentModel:
         if self.neighbours is None or self.neighbour_labels is None or self.knn_weight == 0:
             return logits
         votes = _knn_log_probs(x, self.neighbours, self.neighbour_labels, len(self.classes))
-        votes = _neutral_for_out_of_scope(votes, self._oos_index)
+        votes = _neutral_for_out_of_scope(votes, self._out_indices)
         return logits + self.knn_weight * votes
 
     # ------------------------------------------------------------- persistence
@@ -389,7 +548,11 @@ class IntentModel:
             "threshold": self.threshold if math.isfinite(self.threshold) else None,
             "precision_target": self.precision_target,
             "temperature": self.temperature,
-            "calibrator_features": list(_FEATURES) if self.calibrator else None,
+            "calibrator_features": (
+                (list(_FEATURES_V3) if self.reference is not None else list(_FEATURES))
+                if self.calibrator
+                else None
+            ),
             "calibrator_intercept": self.calibrator.intercept if self.calibrator else None,
             "knn_weight": self.knn_weight,
             "info": self.info,
@@ -399,6 +562,8 @@ class IntentModel:
             # Half precision halves the artifact; cosines move by ~1e-3, votes not at all.
             arrays["neighbours"] = self.neighbours.astype(np.float16)
             arrays["neighbour_labels"] = self.neighbour_labels.astype(np.int32)
+        if self.reference is not None:
+            arrays["reference"] = self.reference.astype(np.float16)
         if self.calibrator is not None:
             arrays["calibrator_mean"] = self.calibrator.mean
             arrays["calibrator_scale"] = self.calibrator.scale
@@ -443,6 +608,7 @@ class IntentModel:
                 known = (neighbour_labels >= 0) & (neighbour_labels < len(meta["classes"]))
                 if len(neighbours) != len(neighbour_labels) or not known.all():
                     raise ValueError("neighbour rows and labels do not match the classes")
+            reference = arrays["reference"] if version >= 3 else None
             return cls(
                 classes=[str(c) for c in meta["classes"]],
                 coef=arrays["coef"],
@@ -458,6 +624,7 @@ class IntentModel:
                 neighbours=neighbours,
                 neighbour_labels=neighbour_labels,
                 knn_weight=float(meta.get("knn_weight", 0.0)),
+                reference=reference,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"intent model artifact is incomplete: {exc}") from exc
@@ -491,7 +658,45 @@ class IntentModel:
             "cv_precision_lower_bound": chosen.get("precision_lower_bound"),
             "cv_automation_rate": chosen.get("coverage"),
             "cv_expected_calibration_error": cv.get("expected_calibration_error"),
+            # Version 3: what the threshold means for in-scope messages and for unseen needs.
+            "cv_in_scope_precision": cv.get("in_scope_precision"),
+            "cv_in_scope_automation": cv.get("in_scope_automation"),
+            "cv_unseen_escalation": cv.get("unseen_escalation"),
+            "cv_unseen_escalation_by_source": cv.get("unseen_escalation_by_source"),
+            "n_background": self.info.get("n_background"),
+            "per_intent_examples": self.info.get("per_intent_examples"),
         }
+
+
+@dataclass(frozen=True)
+class _HeldOut:
+    """What a model trained without some rows says about them."""
+
+    logits: np.ndarray
+    votes: np.ndarray
+    sims: np.ndarray
+    nearest: np.ndarray
+
+    def scores(self, knn_weight: float) -> np.ndarray:
+        return self.logits + knn_weight * self.votes if knn_weight else self.logits
+
+
+def _held_out_signals(
+    x_fit: np.ndarray,
+    y_fit: np.ndarray,
+    x_held: np.ndarray,
+    n_classes: int,
+    c: float,
+    out: list[int],
+) -> _HeldOut:
+    coef, intercept = _fit_linear(x_fit, y_fit, n_classes, c)
+    in_scope_fit = ~np.isin(y_fit, out)
+    return _HeldOut(
+        logits=(x_held @ coef.T + intercept).astype(np.float64),
+        votes=_neutral_for_out_of_scope(_knn_log_probs(x_held, x_fit, y_fit, n_classes), out),
+        sims=(x_held @ _centroids(x_fit, y_fit, n_classes).T).astype(np.float64),
+        nearest=_nearest_cosine(x_held, x_fit[in_scope_fit]),
+    )
 
 
 def _out_of_fold(
@@ -499,10 +704,10 @@ def _out_of_fold(
     y: np.ndarray,
     n_classes: int,
     c: float,
-    oos_index: int | None,
+    out: list[int],
     report: ProgressFn,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return held-out regression logits, neighbour votes and centroid cosines.
+) -> _HeldOut:
+    """Return held-out logits, neighbour votes, centroid and nearest-example cosines.
 
     That is what the model says about messages it has not seen.
     """
@@ -515,28 +720,158 @@ def _out_of_fold(
     logits = np.zeros((len(y), n_classes), dtype=np.float64)
     sims = np.zeros_like(logits)
     votes = np.zeros_like(logits)
+    nearest = np.zeros(len(y))
     report("cross-validate", 0, folds)
     for k, (fit_rows, held_rows) in enumerate(splits, start=1):
-        coef, intercept = _fit_linear(x[fit_rows], y[fit_rows], n_classes, c)
-        logits[held_rows] = x[held_rows] @ coef.T + intercept
-        votes[held_rows] = _neutral_for_out_of_scope(
-            _knn_log_probs(x[held_rows], x[fit_rows], y[fit_rows], n_classes), oos_index
-        )
-        sims[held_rows] = x[held_rows] @ _centroids(x[fit_rows], y[fit_rows], n_classes).T
+        part = _held_out_signals(x[fit_rows], y[fit_rows], x[held_rows], n_classes, c, out)
+        logits[held_rows], votes[held_rows] = part.logits, part.votes
+        sims[held_rows], nearest[held_rows] = part.sims, part.nearest
         report("cross-validate", k, folds)
-    return logits, votes, sims
+    return _HeldOut(logits, votes, sims, nearest)
 
 
-def _traffic_weights(y: np.ndarray, oos_index: int | None, oos_share: float) -> np.ndarray:
-    """Weight rows so out-of-scope ones make up at least `oos_share` of the total."""
-    weights = np.ones(len(y))
-    if oos_index is None:
+def _leave_intents_out(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    c: float,
+    out: list[int],
+    groups: int,
+    knn_weight: float,
+    report: ProgressFn,
+) -> _HeldOut | None:
+    """Hold whole intents out of training, in groups; return what the model says about them.
+
+    Every held-out message is a need the model was not trained on: answering it is a mistake,
+    which is exactly the case a workspace's own cross-validation never shows. The held-out
+    intents' own columns are masked, so they can only be escalated or answered wrongly.
+    """
+    in_scope = np.array([k for k in range(n_classes) if k not in out])
+    if groups < 2 or len(in_scope) < 3:
+        return None
+    groups = min(groups, len(in_scope))  # groups of ceil(n / groups): two or more intents stay
+    order = np.random.default_rng(0).permutation(in_scope)
+    parts: list[tuple[np.ndarray, _HeldOut]] = []
+    report("hold out intents", 0, groups)
+    for g in range(groups):
+        held_classes = order[g::groups]
+        held = np.isin(y, held_classes)
+        if len(np.unique(y[~held])) < 2:
+            continue
+        part = _held_out_signals(x[~held], y[~held], x[held], n_classes, c, out)
+        part.logits[:, held_classes] = -1e4
+        part.votes[:, held_classes] = -1e4
+        part.sims[:, held_classes] = -1.0
+        parts.append((np.flatnonzero(held), part))
+        report("hold out intents", g + 1, groups)
+    if not parts:
+        return None
+    return _HeldOut(
+        logits=np.vstack([p.logits for _, p in parts]),
+        votes=np.vstack([p.votes for _, p in parts]),
+        sims=np.vstack([p.sims for _, p in parts]),
+        nearest=np.concatenate([p.nearest for _, p in parts]),
+    )
+
+
+def _usable_background(
+    background: np.ndarray | None, in_scope: np.ndarray, n_train: int
+) -> np.ndarray:
+    """Return the background rows to train with: decontaminated, subsampled for small sets."""
+    from tandem.triage.background import decontaminate
+
+    if background is None or len(background) == 0:
+        return np.zeros((0, in_scope.shape[1]), dtype=np.float32)
+    if background.shape[1] != in_scope.shape[1]:
+        raise ValueError("background embeddings do not match the training embeddings")
+    rows = np.asarray(background, dtype=np.float32)[decontaminate(background, in_scope)]
+    limit = max(BACKGROUND_MIN_ROWS, int(BACKGROUND_PER_ROW * n_train))
+    if len(rows) > limit:
+        rows = rows[np.sort(np.random.default_rng(0).choice(len(rows), limit, replace=False))]
+    return rows
+
+
+def _unseen_weights(kind: np.ndarray, unseen_share: float) -> np.ndarray:
+    """Weight rows so in-scope ones are (1 - share) of traffic, each unseen kind an equal part.
+
+    Labelled out-of-scope rows keep at least their own share of the training set.
+    """
+    weights = np.ones(len(kind))
+    unseen_kinds = [
+        k for k in ("out_of_scope", "background", "held_out_intent") if (kind == k).any()
+    ]
+    in_scope = kind == "in_scope"
+    if not unseen_kinds or not in_scope.any():
         return weights
-    is_oos = y == oos_index
-    share = max(float(is_oos.mean()), oos_share)
-    weights[is_oos] = share / is_oos.mean()
-    weights[~is_oos] = (1 - share) / (~is_oos).mean()
-    return weights
+    share = unseen_share
+    if "out_of_scope" in unseen_kinds:
+        labelled = (kind == "out_of_scope").sum() / max(
+            (in_scope | (kind == "out_of_scope")).sum(), 1
+        )
+        share = max(share, float(labelled))
+    weights[in_scope] = (1 - share) / in_scope.sum()
+    for k in unseen_kinds:
+        rows = kind == k
+        weights[rows] = share / len(unseen_kinds) / rows.sum()
+    return weights * len(kind)
+
+
+def _threshold_report(
+    choice: ThresholdChoice,
+    threshold: float,
+    answered: np.ndarray,
+    correct: np.ndarray,
+    weights: np.ndarray,
+) -> dict[str, Any]:
+    """Return the precision choice, restated at the final threshold when unseen needs raised it."""
+    data = choice.to_dict()
+    if not math.isfinite(threshold) or threshold == choice.threshold:
+        return data
+    w = weights[answered]
+    data.update(
+        threshold=threshold,
+        precision=float((w * correct[answered]).sum() / w.sum()) if answered.any() else None,
+        coverage=float(weights[answered].sum() / weights.sum()),
+        n_answered=int(answered.sum()),
+        raised_for_unseen_needs=True,
+    )
+    return data
+
+
+def _cv_figures(kind: np.ndarray, answered: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
+    """Return the threshold's expected in-scope precision/automation and unseen escalation."""
+    in_scope = kind == "in_scope"
+    hit = answered & in_scope
+    by_source = {
+        k: float(1 - answered[kind == k].mean())
+        for k in ("held_out_intent", "background", "out_of_scope")
+        if (kind == k).any()
+    }
+    return {
+        "in_scope_precision": float(correct[hit].mean()) if hit.any() else None,
+        "in_scope_automation": float(answered[in_scope].mean()) if in_scope.any() else None,
+        # Every unseen source counts equally: held-out intents are the hard, realistic case.
+        "unseen_escalation": float(np.mean(list(by_source.values()))) if by_source else None,
+        "unseen_escalation_by_source": by_source,
+    }
+
+
+def _reference_rows(y: np.ndarray, out: list[int]) -> np.ndarray:
+    """Return the indices of up to REFERENCE_ROWS_PER_CLASS in-scope rows per intent."""
+    rng = np.random.default_rng(0)
+    keep: list[np.ndarray] = []
+    for k in np.unique(y):
+        if k in out:
+            continue
+        rows = np.flatnonzero(y == k)
+        if len(rows) > REFERENCE_ROWS_PER_CLASS:
+            rows = np.sort(rng.choice(rows, REFERENCE_ROWS_PER_CLASS, replace=False))
+        keep.append(rows)
+    return np.concatenate(keep) if keep else np.zeros(0, dtype=int)
+
+
+def _half(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float16).astype(np.float32)
 
 
 def _confidence(features: np.ndarray, calibrator: LogisticCalibrator | None) -> np.ndarray:

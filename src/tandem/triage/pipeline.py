@@ -50,6 +50,9 @@ class TriageResult:
     latency_ms: float
     model_version: int | None = None
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # The intent model placed the message with none of the intents (its background or
+    # out-of-scope class): an unseen need, not a hard question between two known ones.
+    off_topic: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-able record (without the embedding)."""
@@ -131,6 +134,7 @@ class Triage:
         empty = not any(ch.isalnum() for ch in clipped)
         language, language_confidence = detect_language(clipped)
         intent, confidence, out_of_scope, ranked = None, 0.0, False, []
+        off_topic = False
         if self.intent_model is not None and not empty:
             # First the combined embedding (its parts run side by side), then the signal
             # embedding, which is one of those parts and so comes from the cache.
@@ -138,14 +142,21 @@ class Triage:
             prediction = self.intent_model.predict_embeddings(intent_vector[None, :])[0]
             intent, confidence = prediction.intent, prediction.confidence
             # Out of scope means "none of our intents"; a low confidence is judged by the policy.
-            out_of_scope = intent == self.intent_model.oos_label
+            out_of_scope = intent == self.intent_model.oos_label or prediction.off_topic
+            off_topic = prediction.off_topic
             ranked = list(prediction.ranked)
         vector = embed(SIGNAL_EMBEDDER, clipped)
         sentiment = score_sentiment(clipped, vector)
         topics_kwargs = {} if self.sensitive_topics is None else {"enabled": self.sensitive_topics}
         topics = detect_sensitive_topics(clipped, vector, **topics_kwargs)
+        # An off-topic message is not the bot being unsure about a store question: it does not
+        # count towards a low-confidence streak (a repeated miss is the decision's call).
         current = Turn(
-            text=clipped, vector=vector, intent=intent, confidence=confidence, ai_answered=False
+            text=clipped,
+            vector=vector,
+            intent=intent,
+            confidence=None if off_topic else confidence,
+            ai_answered=False,
         )
         loop = detect_bot_loop(history, current)
         entities = extract_entities(clipped, extra_patterns=self.entity_patterns or None)
@@ -169,4 +180,5 @@ class Triage:
             latency_ms=(time.perf_counter() - started) * 1000,
             model_version=self.model_version,
             vector=vector,
+            off_topic=off_topic,
         )

@@ -1,0 +1,64 @@
+"""The built-in background: general out-of-domain messages that ship with the product.
+
+A workspace's own data says what its customers ask; it says nothing about what they ask that it
+does not cover. The background (our own writing, in `data/background_<lang>.txt`: trivia,
+homework, weather, chit-chat, other companies' products, nonsense) stands for those unseen needs
+when the answer threshold and the knowledge-base threshold are calibrated. Rows too close to the
+workspace's own examples are dropped first (`decontaminate`): a shoe shop's background must not
+contain "do you sell shoes".
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+LANGUAGES = ("en", "es", "de", "fr")
+# A background row this close (cosine) to a workspace example is taken as in scope for it.
+DECONTAMINATE_COSINE = 0.80
+
+_lock = threading.Lock()
+_matrices: dict[str, np.ndarray] = {}
+
+
+@lru_cache(maxsize=1)
+def background_texts() -> tuple[str, ...]:
+    """Return every background line, all languages, without blanks or duplicates."""
+    seen: dict[str, None] = {}
+    data = resources.files("tandem.triage") / "data"
+    for lang in LANGUAGES:
+        for line in (data / f"background_{lang}.txt").read_text(encoding="utf-8").splitlines():
+            text = line.strip()
+            if text and not text.startswith("#"):
+                seen.setdefault(text, None)
+    return tuple(seen)
+
+
+def background_matrix(embedder_name: str) -> np.ndarray:
+    """Return the background embedded with an embedder (computed once per process)."""
+    with _lock:
+        cached = _matrices.get(embedder_name)
+    if cached is not None:
+        return cached
+    from tandem.triage.intent import embed_texts
+
+    matrix = embed_texts(embedder_name, list(background_texts()))
+    with _lock:
+        _matrices.setdefault(embedder_name, matrix)
+        return _matrices[embedder_name]
+
+
+def decontaminate(
+    background: np.ndarray, examples: np.ndarray, cosine: float = DECONTAMINATE_COSINE
+) -> np.ndarray:
+    """Return a mask of background rows not within `cosine` of any (normalised) example row."""
+    if len(background) == 0 or len(examples) == 0:
+        return np.ones(len(background), dtype=bool)
+    keep = np.ones(len(background), dtype=bool)
+    for start in range(0, len(background), 1024):
+        block = background[start : start + 1024] @ examples.T
+        keep[start : start + len(block)] = block.max(axis=1) < cosine
+    return keep
