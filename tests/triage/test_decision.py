@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tandem.triage.decision import Policy, Reason, Signals, decide
+from tandem.triage.decision import Action, Policy, Reason, Signals, answered_from_article, decide
 
 POLICY = Policy(
     threshold=0.6,
@@ -98,3 +98,128 @@ def test_policy_from_workspace_settings() -> None:
     assert policy.blocked_intents == {"b"}
     assert policy.languages == {"de"}
     assert policy.threshold == 0.7
+    assert policy.default_language == "de"
+    assert policy.language_fallback == "escalate"
+
+
+# --- the third action: reply (small talk, scope) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("greeting", Reason.SMALL_TALK_GREETING),
+        ("thanks", Reason.SMALL_TALK_THANKS),
+        ("goodbye", Reason.SMALL_TALK_GOODBYE),
+    ],
+)
+def test_small_talk_gets_a_reply(kind: str, reason: Reason) -> None:
+    decision = decide(
+        signals(small_talk=kind, confidence=0.1), POLICY, answerable_intents=ANSWERABLE
+    )
+    assert decision.action is Action.REPLY
+    assert decision.reasons == (reason,)
+    assert decision.as_dict()["action"] == "reply"
+    assert not decision.answer
+
+
+def test_small_talk_with_an_escalation_trigger_still_escalates() -> None:
+    decision = decide(
+        signals(small_talk="greeting", human_request=0.9), POLICY, answerable_intents=ANSWERABLE
+    )
+    assert decision.action is Action.ESCALATE
+    assert Reason.HUMAN_REQUESTED in decision.reasons
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"confidence": 0.2}, {"out_of_scope": True}, {"intent": None, "confidence": 0.0}],
+)
+def test_off_topic_miss_gets_a_scope_reply(overrides: dict[str, object]) -> None:
+    decision = decide(signals(off_topic=True, **overrides), POLICY, answerable_intents=ANSWERABLE)
+    assert decision.action is Action.REPLY
+    assert decision.reasons[0] is Reason.OFF_TOPIC
+    assert decision.may_answer_from_articles  # the knowledge base may still answer it
+
+
+def test_second_off_topic_miss_in_a_row_escalates() -> None:
+    decision = decide(
+        signals(off_topic=True, confidence=0.2, scope_replies_before=1),
+        POLICY,
+        answerable_intents=ANSWERABLE,
+    )
+    assert decision.action is Action.ESCALATE
+    assert decision.reasons == (Reason.LOW_CONFIDENCE, Reason.REPEATED_MISS)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"human_request": 0.9},  # the customer insists on a person
+        {"frustration": 0.95},
+        {"sensitive_topics": {"legal_threat": 0.9}},
+        {"bot_loop": 0.8},
+    ],
+)
+def test_off_topic_with_any_trigger_escalates(overrides: dict[str, object]) -> None:
+    decision = decide(
+        signals(off_topic=True, confidence=0.2, **overrides), POLICY, answerable_intents=ANSWERABLE
+    )
+    assert decision.action is Action.ESCALATE
+    assert Reason.OFF_TOPIC not in decision.reasons
+
+
+def test_store_question_the_model_is_unsure_about_escalates() -> None:
+    decision = decide(signals(confidence=0.2), POLICY, answerable_intents=ANSWERABLE)
+    assert decision.action is Action.ESCALATE
+    assert decision.missed  # the flow then asks whether it is off-topic
+    assert decision.reasons == (Reason.LOW_CONFIDENCE,)
+
+
+def test_off_topic_does_not_block_a_confident_answer() -> None:
+    decision = decide(signals(off_topic=True), POLICY, answerable_intents=ANSWERABLE)
+    assert decision.action is Action.ANSWER
+
+
+# --- language -------------------------------------------------------------------------------
+
+
+def test_answer_without_translation_escalates_by_default() -> None:
+    decision = decide(
+        signals(language="es"), POLICY, answerable_intents=ANSWERABLE, localized_intents=()
+    )
+    assert decision.action is Action.ESCALATE
+    assert decision.reasons == (Reason.NO_TRANSLATION,)
+    assert not decision.may_answer_from_articles
+
+
+def test_answer_without_translation_in_the_default_language_when_configured() -> None:
+    policy = Policy(
+        threshold=0.6, languages=frozenset({"en", "es"}), language_fallback="default_language"
+    )
+    decision = decide(
+        signals(language="es"), policy, answerable_intents=ANSWERABLE, localized_intents=()
+    )
+    assert decision.action is Action.ANSWER
+    assert decision.as_dict()["answer_language"] == "en"
+
+
+def test_answer_with_translation_is_answered() -> None:
+    decision = decide(
+        signals(language="es"),
+        POLICY,
+        answerable_intents=ANSWERABLE,
+        localized_intents={"order_status"},
+    )
+    assert decision.action is Action.ANSWER
+    assert "answer_language" not in decision.details
+
+
+def test_article_answer_replaces_an_intent_miss_and_keeps_what_it_replaced() -> None:
+    missed = decide(signals(confidence=0.2), POLICY, answerable_intents=ANSWERABLE)
+    answered = answered_from_article(missed, article_score=0.8)
+    assert answered.action is Action.ANSWER and answered.reasons == ()
+    assert answered.as_dict()["instead_of"] == ["low_confidence"]
+    assert answered.as_dict()["source"] == "article"
+    human = decide(signals(human_request=0.9), POLICY, answerable_intents=ANSWERABLE)
+    assert not human.may_answer_from_articles

@@ -58,7 +58,9 @@ def test_faq_is_answered_from_the_approved_answer_with_notice(
     [
         ("I want to talk to a real person please", "human_requested"),
         ("I will sue you and take this to court if you don't fix it", "sensitive_topic"),
-        ("What's the weather going to be like on Mars next week?", "low_confidence"),
+        # A store question the model is unsure about is for a person (off-topic gets a scope
+        # reply instead: tests/triage/test_small_talk_and_scope.py).
+        ("Can I pay for my jacket in three instalments?", "low_confidence"),
     ],
 )
 def test_escalations_hand_over_with_reasons_and_silence_the_ai(

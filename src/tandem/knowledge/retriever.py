@@ -21,6 +21,7 @@ class Passage:
     source: str
     article_id: str = ""
     url: str | None = None
+    heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class VectorRetriever:
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage is needed")
         self._passages = list(passages)
+        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._vectors.setflags(write=False)
         self._index: faiss.Index | None = None
         if self._passages:
             dim = int(vectors.shape[1])
@@ -57,11 +60,21 @@ class VectorRetriever:
                 self._index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
             else:
                 self._index = faiss.IndexFlatIP(dim)
-            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            self._index.add(self._vectors)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._passages)
+
+    @property
+    def passages(self) -> list[Passage]:
+        """Return the indexed passages, in index order."""
+        return list(self._passages)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """Return the passages' vectors (read-only), one row per passage in index order."""
+        return self._vectors
 
     def search(self, vector: np.ndarray, k: int = 3) -> list[Hit]:
         """Return up to k passages, most similar first."""

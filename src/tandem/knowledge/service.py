@@ -405,6 +405,7 @@ def load_retriever(
             source=source,
             article_id=chunk.article_id,
             url=url,
+            heading=chunk.heading,
         )
         for chunk, title, source, url in rows
     ]
