@@ -20,6 +20,7 @@ from tandem.copilot.views import router as copilot_router
 from tandem.db.migrate import upgrade
 from tandem.db.session import get_engine, session_factory
 from tandem.handoff.views import router as handoff_router
+from tandem.jobs.service import DEFAULT_LANE, TRAINING_LANE
 from tandem.jobs.worker import Worker
 from tandem.knowledge.page import router as help_page_router
 from tandem.knowledge.service import MAX_KNOWLEDGE_REQUEST_BYTES
@@ -28,7 +29,9 @@ from tandem.live import set_broker
 from tandem.live.broker import make_broker
 from tandem.routing.views import router as routing_router
 from tandem.triage import flows as _flows  # noqa: F401 - registers the message job handler
+from tandem.triage import training as _training  # noqa: F401 - registers the training job
 from tandem.triage.pipeline import warm_up
+from tandem.triage.views import router as ai_router
 from tandem.users.views import router as users_router
 from tandem.web import mount_static
 from tandem.web import router as console_router
@@ -50,7 +53,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     factory = session_factory(get_engine(url))
     broker = make_broker(settings.redis_url)
     set_broker(broker)
-    worker = Worker(factory)
+    worker = Worker(factory, lanes=[DEFAULT_LANE])
+    # Training takes seconds to a minute: its own thread, so customer messages never wait on it.
+    training_worker = Worker(
+        factory, lanes=[TRAINING_LANE], periodic=[], name="tandem-training-worker"
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,11 +66,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
             # Load the models before the first customer message instead of during it.
             threading.Thread(target=warm_up, name="tandem-warm-up", daemon=True).start()
             worker.start()
+            training_worker.start()
         try:
             yield
         finally:
             if run_worker:
                 worker.stop()
+                training_worker.stop()
             await broker.stop()
 
     app = FastAPI(
@@ -75,6 +84,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.state.settings = settings
     app.state.session_factory = factory
     app.state.worker = worker
+    app.state.training_worker = training_worker
     install_error_handlers(app)
     # The widget is embedded on customers' own sites, so its API is called cross-origin.
     # No credentials: the widget uses bearer tokens, and team cookies never go cross-site.
@@ -99,6 +109,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(routing_router)
     app.include_router(copilot_router)
     app.include_router(knowledge_router)
+    app.include_router(ai_router)
     app.include_router(help_page_router)
     app.include_router(console_router)
     mount_static(app)

@@ -9,7 +9,7 @@ from tandem.handoff.models import HandoffPacket
 from tandem.jobs.models import Job
 from tandem.knowledge.models import Answer, Article, Chunk, TrainingExample
 from tandem.routing.models import Queue, QueueMember, SlaPolicy
-from tandem.triage.models import ModelVersion
+from tandem.triage.models import ModelVersion, TrainingRun
 from tandem.users.models import ApiToken, User
 from tandem.workspaces.models import Workspace
 
@@ -31,6 +31,7 @@ __all__ = [
     "ResolvedCase",
     "SlaPolicy",
     "TrainingExample",
+    "TrainingRun",
     "User",
     "Workspace",
 ]

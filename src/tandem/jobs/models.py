@@ -22,6 +22,8 @@ class Job(Base):
     )
     workspace_id: Mapped[str | None] = mapped_column(String(32), default=None)
     kind: Mapped[str] = mapped_column(String(50))
+    # Slow work (training) has its own lane and worker, so it never delays customer messages.
+    lane: Mapped[str] = mapped_column(String(20), default="default")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[str] = mapped_column(String(10), default="queued")  # queued|running|done|failed
     attempts: Mapped[int] = mapped_column(default=0)

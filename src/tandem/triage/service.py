@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,14 +22,24 @@ MIN_EXAMPLES_PER_INTENT = 5
 TrainProgress = Callable[[str, int, int], None]
 
 
-def train_model(
-    session: Session,
-    *,
-    workspace: Workspace,
-    embedder_name: str | None = None,
-    progress: TrainProgress | None = None,
-) -> ModelVersion:
-    """Train on the workspace's examples, store the artifact as a new version and activate it."""
+@dataclass(frozen=True)
+class TrainingSet:
+    """The examples a training run uses (intents with enough of them) and its precision target."""
+
+    texts: list[str]
+    labels: list[str]
+    precision_target: float
+
+    def counts(self) -> dict[str, int]:
+        """Return how many examples each intent has."""
+        counts: dict[str, int] = {}
+        for label in self.labels:
+            counts[label] = counts.get(label, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def training_set(session: Session, *, workspace: Workspace) -> TrainingSet:
+    """Return the scoped workspace's usable examples, or raise ValidationError saying why not."""
     texts, labels = training_examples(session)
     counts: dict[str, int] = {}
     for label in labels:
@@ -41,10 +52,29 @@ def train_model(
         )
     rows = [(t, lab) for t, lab in zip(texts, labels, strict=True) if lab in usable]
     target = float(workspace.settings.get("precision_target", 0.95))
-    kwargs: dict[str, Any] = {"precision_target": target, "progress": progress}
+    return TrainingSet([t for t, _ in rows], [lab for _, lab in rows], target)
+
+
+def fit_intent_model(
+    data: TrainingSet, *, embedder_name: str | None = None, progress: TrainProgress | None = None
+) -> IntentModel:
+    """Train an intent model on a training set (slow, and touches no database)."""
+    kwargs: dict[str, Any] = {"precision_target": data.precision_target, "progress": progress}
     if embedder_name:
         kwargs["embedder_name"] = embedder_name
-    model = IntentModel.train([t for t, _ in rows], [lab for _, lab in rows], **kwargs)
+    return IntentModel.train(data.texts, data.labels, **kwargs)
+
+
+def train_model(
+    session: Session,
+    *,
+    workspace: Workspace,
+    embedder_name: str | None = None,
+    progress: TrainProgress | None = None,
+) -> ModelVersion:
+    """Train on the workspace's examples, store the artifact as a new version and activate it."""
+    data = training_set(session, workspace=workspace)
+    model = fit_intent_model(data, embedder_name=embedder_name, progress=progress)
     return store_model(session, workspace_id=workspace.id, model=model, activate=True)
 
 

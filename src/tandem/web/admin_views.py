@@ -25,6 +25,7 @@ from tandem.routing import admin as routing_admin
 from tandem.routing.hours import DAY_NAMES
 from tandem.users import service as users
 from tandem.users.models import Role, User
+from tandem.web.ai_presenter import teach_context
 from tandem.web.auth import ConsoleAdmin, ConsoleRoute, ConsoleSupervisor, page_csrf
 from tandem.web.templating import render
 from tandem.workspaces.models import Workspace
@@ -477,9 +478,10 @@ def _ai_context(session: Session, principal: Principal) -> dict[str, Any]:
 def ai_page(
     request: Request, principal: ConsoleAdmin, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    """Show which intents the AI may answer, its precision target, hours and auto-assign."""
+    """Show what the AI may answer, its precision target, hours, retraining, test box, persona."""
     context = {**_base(principal, settings, "ai"), **_ai_context(session, principal)}
-    return render(request, "admin/ai.html", context)
+    teach = teach_context(session, _workspace(session, principal))
+    return render(request, "admin/ai.html", {**context, **teach})
 
 
 @router.post("/ai/answers/{answer_id}")

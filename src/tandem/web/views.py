@@ -27,7 +27,7 @@ from tandem.routing import service as routing
 from tandem.routing.models import Queue, SlaPolicy
 from tandem.users import service as users
 from tandem.users.models import Role, User
-from tandem.web import admin_views, conversation_views, knowledge_views
+from tandem.web import admin_views, ai_views, conversation_views, knowledge_views
 from tandem.web.auth import (
     HOME_PATH,
     LOGIN_NONCE_COOKIE,
@@ -58,6 +58,7 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 router.include_router(conversation_views.router)
 router.include_router(admin_views.router)
 router.include_router(knowledge_views.router)
+router.include_router(ai_views.router)
 
 PRESENCES = ("online", "away", "offline")
 QUEUE_LIMIT = 200

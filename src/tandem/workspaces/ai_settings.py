@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tandem.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tandem.workspaces.models import Workspace
 
 LanguageFallback = Literal["escalate", "default_language"]
 FALLBACKS: tuple[LanguageFallback, ...] = ("escalate", "default_language")
 MAX_NAME_CHARS = 60
 MAX_NOTICE_CHARS = 300
 NOTICE_LANGUAGES = ("en", "es", "de", "fr")
+# The share of AI answers that must be right; the answer threshold is derived from it at training.
+DEFAULT_PRECISION_TARGET = 0.95
+MIN_PRECISION_TARGET = 0.5
+MAX_PRECISION_TARGET = 0.999
 
 # The notice the AI adds to each of its messages: it is an AI and a person is one message away.
 # "{name}" is the assistant's name. Workspaces may override any language.
@@ -39,6 +48,7 @@ class AiSettings:
     notices: Mapping[str, str] = field(default_factory=dict)  # language -> override template
     language_fallback: LanguageFallback = "escalate"
     default_language: str = "en"
+    precision_target: float = DEFAULT_PRECISION_TARGET
 
     def notice(self, language: str | None) -> str:
         """Return the AI notice in a language (the default language's when none is known)."""
@@ -56,6 +66,7 @@ class AiSettings:
             "ai_notice_overrides": dict(self.notices),
             "language_fallback": self.language_fallback,
             "default_language": self.default_language,
+            "precision_target": self.precision_target,
         }
 
 
@@ -77,7 +88,17 @@ def read_ai_settings(settings: Mapping[str, Any] | None, *, workspace_name: str)
         else {},
         language_fallback=fallback if fallback in FALLBACKS else "escalate",
         default_language=str(data.get("default_language") or languages[0]),
+        precision_target=_precision_or_default(data.get("precision_target")),
     )
+
+
+def _precision_or_default(value: Any) -> float:
+    try:
+        target = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_PRECISION_TARGET
+    ok = MIN_PRECISION_TARGET <= target <= MAX_PRECISION_TARGET
+    return target if ok else DEFAULT_PRECISION_TARGET
 
 
 def validate_ai_changes(changes: Mapping[str, Any], *, languages: list[str]) -> dict[str, Any]:
@@ -115,4 +136,33 @@ def validate_ai_changes(changes: Mapping[str, Any], *, languages: list[str]) -> 
                 f"({', '.join(languages)})"
             )
         out["default_language"] = changes["default_language"]
+    if "precision_target" in changes:
+        out["precision_target"] = _check_precision(changes["precision_target"])
     return out
+
+
+def _check_precision(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError("precision_target must be a number such as 0.95")
+    if not MIN_PRECISION_TARGET <= value <= MAX_PRECISION_TARGET:
+        raise ValidationError(
+            f"precision_target must be between {MIN_PRECISION_TARGET:g} "
+            f"and {MAX_PRECISION_TARGET:g} (a share of answers, e.g. 0.95)"
+        )
+    return round(float(value), 4)
+
+
+def workspace_ai_settings(workspace: Workspace) -> AiSettings:
+    """Return a workspace's AI persona settings."""
+    return read_ai_settings(workspace.settings, workspace_name=workspace.name)
+
+
+def change_ai_settings(
+    session: Session, *, workspace: Workspace, changes: Mapping[str, Any]
+) -> AiSettings:
+    """Validate and store changes to a workspace's AI settings; return the result."""
+    from tandem.workspaces.service import update_settings
+
+    languages = list((workspace.settings or {}).get("languages") or ["en"])
+    update_settings(session, workspace, validate_ai_changes(changes, languages=languages))
+    return workspace_ai_settings(workspace)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         ),
         sa.Column("workspace_id", sa.String(length=32), nullable=True),
         sa.Column("kind", sa.String(length=50), nullable=False),
+        sa.Column("lane", sa.String(length=20), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -413,6 +414,43 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "training_runs",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("stage", sa.String(length=40), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("requested_by", sa.String(length=32), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("model_version", sa.Integer(), nullable=True),
+        sa.Column("example_counts", sa.JSON(), nullable=False),
+        sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", tandem.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", tandem.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["requested_by"],
+            ["users.id"],
+            name=op.f("fk_training_runs_requested_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_training_runs_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_training_runs")),
+    )
+    with op.batch_alter_table("training_runs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_training_runs_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_training_runs_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
         "events",
         sa.Column(
             "id",
@@ -579,6 +617,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_events_conversation_id"))
 
     op.drop_table("events")
+    with op.batch_alter_table("training_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_training_runs_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_training_runs_created_at"))
+
+    op.drop_table("training_runs")
     with op.batch_alter_table("queue_members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_queue_members_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_queue_members_user_id"))

@@ -1,0 +1,147 @@
+"""The AI API: retrain with progress, model versions, the test box and the assistant's persona.
+
+Admins change things; every team member may look (and try messages in the test box).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from tandem.api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
+from tandem.core.errors import NotFoundError
+from tandem.triage import training
+from tandem.workspaces.ai_settings import change_ai_settings, workspace_ai_settings
+from tandem.workspaces.models import Workspace
+
+router = APIRouter(prefix="/api/v1/ai", tags=["ai"])
+
+
+class TrainingRunOut(BaseModel):
+    """A training run: queued, running (stage, done of total), succeeded or failed."""
+
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    stage: str
+    done: int
+    total: int
+    requested_by: str | None
+    error: str | None
+    model_version: int | None
+    example_counts: dict[str, int]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ModelVersionOut(BaseModel):
+    """A stored model version and its cross-validated figures."""
+
+    version: int
+    status: str
+    created_at: datetime
+    activated_at: datetime | None
+    figures: dict[str, Any]
+
+
+class PreviewIn(BaseModel):
+    """A message to try: what would the AI do with it?"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+
+
+class AiSettingsIn(BaseModel):
+    """Changes to the assistant's persona and rules; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assistant_name: str | None = None
+    ai_notice: dict[str, str] | None = Field(
+        None, description="Notice overrides by language (en, es, de, fr); empty text = default."
+    )
+    language_fallback: str | None = Field(None, description="escalate | default_language")
+    default_language: str | None = None
+    precision_target: float | None = Field(None, description="e.g. 0.95 (applies from next run)")
+
+
+def _workspace(session: Session, workspace_id: str) -> Workspace:
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFoundError("workspace not found")
+    return workspace
+
+
+@router.post("/train", status_code=202, response_model=TrainingRunOut)
+def start_training(principal: AdminPrincipal, session: SessionDep) -> dict[str, Any]:
+    """Retrain the intent model in the background (returns the run already going, if any)."""
+    run = training.request_training(
+        session,
+        workspace=_workspace(session, principal.workspace_id),
+        requested_by=principal.user.id,
+    )
+    return training.run_as_dict(run)
+
+
+@router.get("/train", response_model=list[TrainingRunOut])
+def list_training_runs(_principal: CurrentPrincipal, session: SessionDep) -> list[dict[str, Any]]:
+    """List the latest training runs, newest first."""
+    return [training.run_as_dict(run) for run in training.recent_runs(session)]
+
+
+@router.get("/train/{run_id}", response_model=TrainingRunOut)
+def get_training_run(
+    run_id: str, _principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Show a training run's progress or outcome."""
+    return training.run_as_dict(training.get_run(session, run_id))
+
+
+@router.get("/models", response_model=list[ModelVersionOut])
+def list_models(_principal: CurrentPrincipal, session: SessionDep) -> list[dict[str, Any]]:
+    """List the model versions, newest first, with their figures."""
+    return [training.version_as_dict(v) for v in training.list_versions(session)]
+
+
+@router.post("/models/{version}/activate", response_model=ModelVersionOut)
+def activate_model(version: int, principal: AdminPrincipal, session: SessionDep) -> dict[str, Any]:
+    """Make a model version the active one (also how to roll back)."""
+    chosen = training.activate(session, workspace_id=principal.workspace_id, version=version)
+    return training.version_as_dict(chosen)
+
+
+@router.post("/preview")
+def preview(
+    body: PreviewIn, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Show what the AI would do with a message: triage, decision, reply (nothing is stored)."""
+    return training.preview(
+        session,
+        workspace=_workspace(session, principal.workspace_id),
+        text=body.text,
+        max_chars=settings.max_message_chars,
+    )
+
+
+@router.get("/settings")
+def get_ai_settings(principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    """Show the assistant's name, AI notice per language, language rules and precision target."""
+    return workspace_ai_settings(_workspace(session, principal.workspace_id)).as_dict()
+
+
+@router.put("/settings")
+def put_ai_settings(
+    body: AiSettingsIn, principal: AdminPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Change the assistant's persona and rules (only the fields sent)."""
+    changed = change_ai_settings(
+        session,
+        workspace=_workspace(session, principal.workspace_id),
+        changes=body.model_dump(exclude_unset=True),
+    )
+    return changed.as_dict()
