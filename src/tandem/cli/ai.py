@@ -1,4 +1,4 @@
-"""AI commands: import knowledge, train the intent model, benchmark triage."""
+"""AI commands: import knowledge, train the intent model, benchmarks that print JSON."""
 
 from __future__ import annotations
 
@@ -146,3 +146,71 @@ def bench_triage(
         )
     else:
         sys.stdout.write(text + "\n")
+
+
+def _print_json(result: dict[str, object], json_out: Path | None, summary: str) -> None:
+    text = json.dumps(result, indent=2)
+    if json_out:
+        json_out.write_text(text + "\n", encoding="utf-8")
+        console.print(summary, highlight=False)
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@bench_app.command("kb")
+def bench_kb(
+    data: Annotated[Path, typer.Option(help="CSV with a question, intent and agent answer.")],
+    out_of_scope: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--out-of-scope",
+            help="CSV(s) with text,intent whose 'oos' rows must not be answered "
+            "(default: CLINC150 val and oos_val beside the data folder).",
+        ),
+    ] = None,
+    precision_target: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
+    seed: Annotated[int, typer.Option(help="Picks the one answer per intent.")] = 13,
+    text_column: Annotated[str, typer.Option()] = "instruction",
+    label_column: Annotated[str, typer.Option()] = "intent",
+    answer_column: Annotated[str, typer.Option()] = "response",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON here.")] = None,
+) -> None:
+    """Answer from a help center of one article per intent; measure precision and escalation."""
+    from tandem.knowledge.bench import run_kb_benchmark
+
+    if out_of_scope is None:
+        clinc = data.resolve().parent.parent / "clinc150"
+        out_of_scope = [p for p in (clinc / "val.csv", clinc / "oos_val.csv") if p.is_file()]
+    with progress_bar() as update:
+        try:
+            result = run_kb_benchmark(
+                data=data,
+                out_of_scope=out_of_scope,
+                precision_target=precision_target,
+                seed=seed,
+                text_column=text_column,
+                label_column=label_column,
+                answer_column=answer_column,
+                progress=update,
+            )
+        except (TandemError, ValueError) as exc:
+            raise fail(str(exc)) from None
+    _print_json(
+        result, json_out, f"answered {result['answered_share']}, precision {result['precision']}"
+    )
+
+
+@bench_app.command("demo")
+def bench_demo(
+    questions: Annotated[Path, typer.Option(help="CSV with text,label,kind columns.")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON here.")] = None,
+) -> None:
+    """Seed and train the demo store in a throwaway database; measure what it would answer."""
+    from tandem.demo.bench import run_demo_benchmark
+
+    with progress_bar() as update:
+        try:
+            result = run_demo_benchmark(questions=questions, progress=update)
+        except (TandemError, ValueError) as exc:
+            raise fail(str(exc)) from None
+    _print_json(result, json_out, f"{result['questions']} questions planned")
