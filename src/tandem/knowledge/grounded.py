@@ -29,11 +29,10 @@ from tandem.knowledge.grounded_index import (
     calibrate,
     never,
     pseudo_questions,
-    top_and_margin,
 )
 from tandem.knowledge.models import Answer, Article, TrainingExample
 from tandem.knowledge.service import article_link, knowledge_fingerprint, retriever_cache
-from tandem.triage.background import background_matrix, decontaminate
+from tandem.triage.background import background_matrix, background_texts, decontaminate
 from tandem.triage.embedders import get_embedder
 from tandem.triage.pipeline import SIGNAL_EMBEDDER
 from tandem.workspaces.models import Workspace
@@ -137,7 +136,10 @@ def build_grounding(session: Session, *, workspace_id: str, target: float) -> Gr
     question_vectors = sentence_vectors.encode([q.text for q in questions])
     background = background_matrix(SIGNAL_EMBEDDER)
     keep = decontaminate(background, np.vstack([question_vectors, index.vectors]))
-    calibration = calibrate(index, questions, question_vectors, background[keep], target=target)
+    kept_texts = [t for t, k in zip(background_texts(), keep, strict=True) if k]
+    calibration = calibrate(
+        index, questions, question_vectors, background[keep], kept_texts, target=target
+    )
     return Grounding(index, calibration)
 
 
@@ -198,7 +200,9 @@ def extract_passage(index: SentenceIndex, article: int, vector: np.ndarray) -> s
     """Return the 1-3 consecutive sentences of an article's best chunk that answer the question."""
     sims = index.vectors @ np.asarray(vector, dtype=np.float32)
     in_article = index.chunk_article[index.sentence_chunk] == article
-    candidates = np.flatnonzero(in_article & index.quotable)
+    candidates = np.flatnonzero(in_article & index.quotable & ~index.boilerplate)
+    if len(candidates) == 0:  # nothing but boilerplate: quote it rather than nothing
+        candidates = np.flatnonzero(in_article & index.quotable)
     if len(candidates) == 0:
         return _clip(index.passages[index.chunk_starts[article]].text.strip())
     chunk = index.sentence_chunk[candidates[np.argmax(sims[candidates])]]
@@ -243,19 +247,20 @@ def find_grounded_answer(
     grounding = grounding_cache.get(session, workspace=workspace)
     if grounding is None or not grounding.calibration.choice.feasible:
         return None
-    best, top, margin = top_and_margin(grounding.index.scores(vector))
-    confidence = grounding.calibration.confidence(float(top[0]), float(margin[0]))
+    index = grounding.index
+    best, confidences = grounding.calibration.assess(index, vector, [text])
+    confidence = float(confidences[0])
     if confidence < grounding.calibration.threshold:
         return None
-    article = session.get(Article, grounding.index.article_ids[int(best[0])])
+    article = session.get(Article, index.article_ids[int(best[0])])
     if article is None:
         return None
     return GroundedAnswer(
         article_id=article.id,
         title=article.title,
-        passage=extract_passage(grounding.index, int(best[0]), vector),
+        passage=extract_passage(index, int(best[0]), vector),
         url=article_link(article, widget_key=workspace.widget_key),
-        score=round(float(top[0]), 4),
+        score=round(float(index.scores(vector)[0, int(best[0])]), 4),
         threshold=grounding.calibration.threshold,
         confidence=confidence,
     )
