@@ -193,6 +193,30 @@ def test_the_test_box_escapes_everything_it_shows() -> None:
         result=ai_presenter.preview_view(refused, threshold=None)
     )
     assert "<img" not in html and "&lt;img" in html
+    scope = {**plan, "decision": {"action": "reply", "reasons": ["off_topic"]}}
+    html = templates.get_template("admin/_ai_preview_result.html").render(
+        result=ai_presenter.preview_view(scope, threshold=0.8)
+    )
+    assert "without an FAQ answer" in html and "hand this to a person" not in html
+    assert "<img" not in html and "Hello &lt;img" in html
+
+
+def test_the_test_box_shows_an_off_topic_question_gets_a_scope_reply(
+    web: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ws = make_workspace(factory)
+    add_examples(factory, ws.id)
+    headers = console_login(web, ws.admin_email)
+    web.post("/console/admin/ai/train", headers=headers)
+    run_training_jobs(factory)
+    shown = web.post(
+        "/console/admin/ai/preview",
+        data={"text": "what is the capital of Australia?"},
+        headers=headers,
+    )
+    assert shown.status_code == 200, shown.text
+    assert 'data-action="reply"' in shown.text and "off topic" in shown.text.lower()
+    assert "talk to a human" in shown.text
 
 
 def test_persona_form_saves_and_explains_mistakes(

@@ -116,7 +116,22 @@ def train(
             version = train_model(session, workspace=ws, embedder_name=embedder, progress=update)
         description = dict(version.description)
     console.print(f"Model version {version.version} is active for {workspace}.", highlight=False)
+    console.print(threshold_summary(description), highlight=False)
     console.print_json(json.dumps(description, default=str))
+
+
+def threshold_summary(description: dict[str, object]) -> str:
+    """Return the two figures the threshold stands for, in words (training data only)."""
+
+    def pct(key: str) -> str:
+        value = description.get(key)
+        return f"{value:.1%}" if isinstance(value, int | float) else "n/a"
+
+    return (
+        f"Expected, from training data only: in-scope precision {pct('cv_in_scope_precision')} "
+        f"at {pct('cv_in_scope_automation')} automation; needs no intent covers escalated: "
+        f"{pct('cv_unseen_escalation')}."
+    )
 
 
 @bench_app.command("triage")

@@ -169,6 +169,7 @@ def preview_view(plan: Mapping[str, Any], *, threshold: float | None) -> dict[st
         "source": plan.get("source"),
         "signals": [
             ("Language", triage.get("language") or "—"),
+            ("Like none of the intents", "yes" if triage.get("off_topic") else "no"),
             ("Sentiment", triage.get("sentiment_label") or "—"),
             ("Frustration", format_figure(triage.get("frustration"), "percent")),
             ("Asks for a human", format_figure(triage.get("human_request"), "percent")),
