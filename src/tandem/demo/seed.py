@@ -11,13 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tandem.db.session import scope_session
-from tandem.demo.knowledge import load_faq
+from tandem.demo.knowledge import faq_entries, load_faq
+from tandem.knowledge.service import upsert_answer
 from tandem.routing.admin import update_routing_settings
 from tandem.triage.service import TrainProgress, train_model
 from tandem.users.models import Role
 from tandem.users.service import create_user
 from tandem.workspaces.models import Workspace
-from tandem.workspaces.service import create_workspace
+from tandem.workspaces.service import DEFAULT_SETTINGS, create_workspace
 
 DEMO_WORKSPACE = "demo"
 DEMO_AGENT_EMAIL = "agent@demo.tandem"
@@ -54,6 +55,29 @@ def load_demo_content() -> dict[str, Any]:
     return content
 
 
+def load_translations(session: Session, *, workspace_id: str, content: dict[str, Any]) -> int:
+    """Store each FAQ's translations ({lang: {"title", "body"}}) on its approved answer.
+
+    Runs after load_faq; the languages must be the workspace's (the service checks them).
+    Returns how many answers got translations.
+    """
+    count = 0
+    for entry in faq_entries(content):
+        translations = entry.get("translations")
+        if not translations:
+            continue
+        upsert_answer(
+            session,
+            workspace_id=workspace_id,
+            intent=entry["intent"],
+            title=entry["title"],
+            body=entry["answer"],
+            translations=translations,
+        )
+        count += 1
+    return count
+
+
 def seed_demo(
     session: Session, *, train: bool = True, progress: TrainProgress | None = None
 ) -> SeedResult:
@@ -68,6 +92,12 @@ def seed_demo(
         settings={
             "store": content["store"],
             "languages": content["store"].get("languages", ["en"]),
+            # The store answers how to cancel an order or close an account itself (FAQs
+            # cancel_order_howto, delete_account); disputes, complaints, legal threats,
+            # vulnerable customers and security incidents still go to a person.
+            "human_only_topics": [
+                topic for topic in DEFAULT_SETTINGS["human_only_topics"] if topic != "cancellation"
+            ],
         },
     )
     update_routing_settings(
@@ -79,6 +109,7 @@ def seed_demo(
         )
     scope_session(session, workspace.id)
     load_faq(session, workspace_id=workspace.id, content=content)
+    load_translations(session, workspace_id=workspace.id, content=content)
     if train:
         train_model(session, workspace=workspace, progress=progress)
     return SeedResult(DEMO_WORKSPACE, workspace.widget_key, created=True)
