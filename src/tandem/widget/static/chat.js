@@ -23,7 +23,9 @@
   const closeButton = root.querySelector(".chat__close");
 
   const LABELS = { ai: "AI assistant", agent: "Support team", system: "", customer: "You" };
-  const URL_PATTERN = /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
+  // Absolute http(s) links, and the desk's own help-center article paths (/help/<key>/articles/<id>),
+  // which are resolved against the desk the widget talks to.
+  const URL_PATTERN = /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]|\/help\/[A-Za-z0-9_-]+\/articles\/[A-Za-z0-9_-]+/g;
 
   const chat = { id: null, token: null, status: "ai", lastSeq: 0, agentName: null };
   const seen = new Set();
@@ -96,12 +98,14 @@
   // --- rendering -------------------------------------------------------------------------------
 
   function appendText(parent, text) {
-    // Links become real anchors (http/https only); everything else stays plain text.
+    // Links become real anchors (http/https and help-center paths); everything else stays text.
     let last = 0;
     for (const match of text.matchAll(URL_PATTERN)) {
       parent.appendChild(document.createTextNode(text.slice(last, match.index)));
       const link = document.createElement("a");
-      link.href = match[0];
+      link.href = match[0].startsWith("/")
+        ? new URL(match[0], root.dataset.apiBase || window.location.origin).href
+        : match[0];
       link.textContent = match[0];
       link.target = "_blank";
       link.rel = "noopener noreferrer";
