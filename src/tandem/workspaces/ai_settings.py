@@ -79,6 +79,12 @@ def read_ai_settings(settings: Mapping[str, Any] | None, *, workspace_name: str)
     """Return a workspace's AI persona settings, with defaults for anything unset."""
     data = settings or {}
     languages = list(data.get("languages") or ["en"])
+    # The store's own name when the workspace records one (the demo's workspace is "demo", its
+    # store "Northwind Threads"), else the workspace's.
+    store = data.get("store")
+    store_name = store.get("name") if isinstance(store, Mapping) else None
+    if isinstance(store_name, str) and store_name.strip():
+        workspace_name = store_name
     fallback = data.get("language_fallback")
     notices = data.get("ai_notice") or {}
     return AiSettings(
