@@ -140,7 +140,10 @@ def test_customer_markup_is_inert_in_the_console(desk: Desk, new_page, screensho
     expect(row).to_have_count(1)
     expect(row.locator(".cell-line")).to_contain_text('<img src=x onerror="window.__xss=1">')
     assert agent.evaluate("typeof window.__xss") == "undefined"
-    row.click()
+    # The queue re-renders live (SSE) as the handoff lands; follow the row's link, not a cell that
+    # may be swapped out under the click.
+    row.get_by_role("link").first.click()
+    expect(agent).to_have_url(re.compile(r"/console/c/\w+"))
     message = agent.locator("li.msg-customer .msg-text").first
     expect(message).to_have_text(XSS)
     assert agent.locator(".thread img, .thread script, #packet img, #packet script").count() == 0
