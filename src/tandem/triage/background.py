@@ -16,6 +16,8 @@ from importlib import resources
 
 import numpy as np
 
+from tandem.triage.embedders import nearest_cosine
+
 LANGUAGES = ("en", "es", "de", "fr")
 # A background row this close (cosine) to a workspace example is taken as in scope for it.
 DECONTAMINATE_COSINE = 0.80
@@ -57,8 +59,4 @@ def decontaminate(
     """Return a mask of background rows not within `cosine` of any (normalised) example row."""
     if len(background) == 0 or len(examples) == 0:
         return np.ones(len(background), dtype=bool)
-    keep = np.ones(len(background), dtype=bool)
-    for start in range(0, len(background), 1024):
-        block = background[start : start + 1024] @ examples.T
-        keep[start : start + len(block)] = block.max(axis=1) < cosine
-    return keep
+    return nearest_cosine(background, examples) < cosine

@@ -27,6 +27,27 @@ def normalise(matrix: np.ndarray) -> np.ndarray:
     return (matrix / norms).astype(np.float32, copy=False)
 
 
+NEAREST_BLOCK = 1024
+
+
+def nearest_cosine(queries: np.ndarray, pool: np.ndarray, *, same: bool = False) -> np.ndarray:
+    """Return each (unit) query row's best cosine to a row of pool; -1 when pool is empty.
+
+    With ``same`` the queries are the pool itself and each row leaves itself out. Computed in
+    blocks, so a large pool never needs a queries x pool matrix in memory.
+    """
+    best = np.full(len(queries), -1.0, dtype=np.float32)
+    if len(pool) == 0:
+        return best
+    for start in range(0, len(queries), NEAREST_BLOCK):
+        block = queries[start : start + NEAREST_BLOCK] @ pool.T
+        if same:  # query i is pool row i: leave it out
+            rows = np.arange(len(block))
+            block[rows, start + rows] = -np.inf
+        best[start : start + len(block)] = block.max(axis=1)
+    return best
+
+
 class USEEmbedder:
     """Multilingual Universal Sentence Encoder v3 (numpy only, 16 languages)."""
 

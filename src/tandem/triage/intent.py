@@ -45,6 +45,7 @@ from tandem.triage.calibration import (
     expected_calibration_error,
     fit_temperature,
 )
+from tandem.triage.embedders import nearest_cosine
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -230,16 +231,6 @@ def _signals(
         p_out = probs[:, out].sum(axis=1) if out else np.zeros(len(probs))
         columns += [nearest, np.log(p_out + 1e-6)]
     return top, np.column_stack(columns).astype(np.float64)
-
-
-def _nearest_cosine(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Return each row's cosine to its nearest reference row (-1 without references)."""
-    out = np.full(len(x), -1.0)
-    if len(reference) == 0:
-        return out
-    for start in range(0, len(x), KNN_CHUNK):
-        out[start : start + KNN_CHUNK] = (x[start : start + KNN_CHUNK] @ reference.T).max(axis=1)
-    return out
 
 
 class IntentModel:
@@ -497,7 +488,7 @@ class IntentModel:
         logits, sims = both[:, :n] + self.intercept, both[:, n:]
         scores = self._blend(x, logits)
         probs = _softmax(scores / self.temperature)
-        nearest = None if self.reference is None else _nearest_cosine(x, self.reference)
+        nearest = None if self.reference is None else nearest_cosine(x, self.reference)
         top, features = _signals(logits, probs, sims, self._out_indices, nearest)
         confidence = _confidence(features, self.calibrator)
         in_scope_probs = probs.copy()
@@ -695,7 +686,7 @@ def _held_out_signals(
         logits=(x_held @ coef.T + intercept).astype(np.float64),
         votes=_neutral_for_out_of_scope(_knn_log_probs(x_held, x_fit, y_fit, n_classes), out),
         sims=(x_held @ _centroids(x_fit, y_fit, n_classes).T).astype(np.float64),
-        nearest=_nearest_cosine(x_held, x_fit[in_scope_fit]),
+        nearest=nearest_cosine(x_held, x_fit[in_scope_fit]),
     )
 
 

@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 
 from tandem.knowledge.models import Answer, TrainingExample
 from tandem.triage.background import background_matrix, decontaminate
+from tandem.triage.embedders import nearest_cosine
 from tandem.triage.pipeline import SIGNAL_EMBEDDER
 
 # Share of the workspace's own examples we accept calling off-topic (they would get a scope
 # reply instead of a person when the model is unsure about them).
 MAX_EXAMPLE_RATE = 0.01
-_BLOCK = 1024
 
 
 @dataclass(frozen=True)
@@ -53,19 +53,6 @@ class ScopeReference:
         return nearest_background - nearest_example > self.margin, why
 
 
-def _best(queries: np.ndarray, pool: np.ndarray, *, same: bool = False) -> np.ndarray:
-    best = np.full(len(queries), -1.0, dtype=np.float32)
-    if len(pool) == 0:
-        return best
-    for start in range(0, len(queries), _BLOCK):
-        block = queries[start : start + _BLOCK] @ pool.T
-        if same:  # query i is pool row i: leave it out
-            rows = np.arange(len(block))
-            block[rows, start + rows] = -np.inf
-        best[start : start + len(block)] = block.max(axis=1)
-    return best
-
-
 def build_reference(
     examples: np.ndarray, background: np.ndarray, *, max_rate: float = MAX_EXAMPLE_RATE
 ) -> ScopeReference:
@@ -73,7 +60,7 @@ def build_reference(
     background = background[decontaminate(background, examples)]
     if len(examples) < 2 or len(background) == 0:
         return ScopeReference(examples, background, margin=0.0)
-    gap = _best(examples, background) - _best(examples, examples, same=True)
+    gap = nearest_cosine(examples, background) - nearest_cosine(examples, examples, same=True)
     margin = max(float(np.quantile(gap, 1.0 - max_rate)), 0.0)
     return ScopeReference(examples, background, margin=margin)
 

@@ -20,12 +20,12 @@ from importlib import resources
 import numpy as np
 
 from tandem.triage.background import background_matrix
+from tandem.triage.embedders import nearest_cosine
 from tandem.triage.pipeline import SIGNAL_EMBEDDER
 
 KINDS = ("greeting", "thanks", "goodbye")
 # Share of background lines (trivia, nonsense, chatter) we accept being greeted back.
 MAX_BACKGROUND_RATE = 0.01
-_BLOCK = 1024
 LANGUAGE_TIE = 0.02
 
 
@@ -94,25 +94,6 @@ def load_phrases() -> list[tuple[str, str, str]]:
     ]
 
 
-def _best_excluding_self(queries: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """Return each query row's best cosine in pool, where query i is pool row i (left out)."""
-    best = np.full(len(queries), -1.0, dtype=np.float32)
-    for start in range(0, len(queries), _BLOCK):
-        block = queries[start : start + _BLOCK] @ pool.T
-        rows = np.arange(len(block))
-        block[rows, start + rows] = -np.inf
-        best[start : start + len(block)] = block.max(axis=1)
-    return best
-
-
-def _best(queries: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    if len(pool) == 0:
-        return np.full(len(queries), -1.0, dtype=np.float32)
-    return np.concatenate(
-        [(queries[s : s + _BLOCK] @ pool.T).max(axis=1) for s in range(0, len(queries), _BLOCK)]
-    )
-
-
 def choose_bar(background_won: np.ndarray, max_rate: float = MAX_BACKGROUND_RATE) -> float:
     """Return the lowest bar at which at most max_rate of the rows would pass.
 
@@ -130,12 +111,12 @@ def build_model(
     phrases: list[tuple[str, str, str]], matrix: np.ndarray, background: np.ndarray
 ) -> SmallTalkModel:
     """Derive the bar by leave-one-out over the phrases and the background (pure numpy)."""
-    to_phrases = _best(background, matrix)
-    to_background = _best_excluding_self(background, background)
+    to_phrases = nearest_cosine(background, matrix)
+    to_background = nearest_cosine(background, background, same=True)
     won = np.where(to_phrases > to_background, to_phrases, -np.inf)
     bar = choose_bar(won)
-    own = _best_excluding_self(matrix, matrix)
-    own_background = _best(matrix, background)
+    own = nearest_cosine(matrix, matrix, same=True)
+    own_background = nearest_cosine(matrix, background)
     recall = float(np.mean((own >= bar) & (own > own_background))) if len(own) else 0.0
     return SmallTalkModel(
         phrases=tuple(p for _, _, p in phrases),
