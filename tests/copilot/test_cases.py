@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tandem.conversations.state import Action
 from tandem.copilot.cases import is_substantive, record_resolved_case
 from tandem.copilot.models import ResolvedCase
+from tandem.core.errors import ComplianceBlockedError
 from tandem.db.session import transaction
 from tandem.jobs.models import Job
 from tandem.triage.pipeline import SIGNAL_EMBEDDER, embed
@@ -92,9 +94,10 @@ def test_no_case_without_a_public_substantive_human_reply(shop: Desk) -> None:
     assert cases(shop.factory) == []
 
 
-def test_answers_with_payment_data_are_never_kept(shop: Desk) -> None:
+def test_answers_with_payment_data_are_never_sent_nor_kept(shop: Desk) -> None:
     conversation_id = shop.start()
-    shop.resolved_case(conversation_id, QUESTION, "Refunded to card 4111 1111 1111 1111 today.")
+    with pytest.raises(ComplianceBlockedError):
+        shop.resolved_case(conversation_id, QUESTION, "Refunded to card 4111 1111 1111 1111.")
     assert cases(shop.factory) == []
 
 

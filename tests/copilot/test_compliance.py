@@ -9,10 +9,10 @@ from tandem.copilot.compliance import (
     Flag,
     check_draft,
     has_blocking,
-    iban_valid,
-    luhn_valid,
+    overridable,
 )
 from tandem.core.errors import ValidationError
+from tandem.privacy.detect import iban_valid, luhn_valid
 
 DEFAULTS = ComplianceRules()
 NO_PHRASES = ComplianceRules(forbidden_phrases=())
@@ -138,10 +138,41 @@ def test_bank_account_numbers_with_context_are_blocked_and_bare_long_runs_warned
     assert codes("Your code is 123456.") == []  # short numbers are fine
 
 
-def test_card_numbers_can_be_downgraded_to_warnings() -> None:
-    rules = ComplianceRules(block_card_numbers=False)
+def test_payment_data_always_blocks_and_can_never_be_overridden() -> None:
+    rules = ComplianceRules(allow_supervisor_override=True)
     flags = check_draft("4111 1111 1111 1111", rules)
-    assert [(f.code, f.severity) for f in flags] == [("card_number", "warn")]
+    assert [(f.code, f.severity) for f in flags] == [("card_number", "block")]
+    assert not overridable(flags)
+    promise = check_draft("I guarantee it", rules)
+    assert has_blocking(promise) and overridable(promise)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can't guarantee it arrives before Saturday.",
+        "I can’t guarantee it arrives before Saturday.",
+        "We cannot promise a date, sorry.",
+        "I do not guarantee anything beyond the policy.",
+        "Unfortunately we are unable to offer a 100% refund.",
+        "I won't promise what I can't keep.",
+    ],
+)
+def test_a_negated_promise_is_not_a_forbidden_phrase(text: str) -> None:
+    assert codes(text, DEFAULTS) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I guarantee it arrives before Saturday.",
+        "No problem, I guarantee it arrives before Saturday.",  # the "no" is another clause
+        "It is not cheap, but I guarantee you will love it.",  # "but" starts a new promise
+        "I promise it won't happen again.",  # the cue comes after "promise"
+    ],
+)
+def test_a_promise_outside_the_negation_is_still_blocked(text: str) -> None:
+    assert "forbidden_phrase" in codes(text, DEFAULTS)
 
 
 @pytest.mark.parametrize(
@@ -199,7 +230,7 @@ def test_rules_from_settings_defaults_and_round_trip() -> None:
         {"forbidden_phrases": ["  free   money ", "Free money"], "required_phrases": ["Bye"]}
     )
     assert custom.forbidden_phrases == ("free money",)  # tidied and deduplicated
-    assert custom.block_card_numbers is True
+    assert custom.allow_supervisor_override is False
     assert ComplianceRules.from_settings(custom.as_dict()) == custom
 
 
@@ -214,7 +245,7 @@ def test_rules_from_settings_defaults_and_round_trip() -> None:
         ({"required_phrases": ["!!!"]}, "letter or digit"),
         ({"forbidden_phrases": ["x" * 201]}, "longer than 200"),
         ({"forbidden_phrases": [f"p{i}" for i in range(101)]}, "limit is 100"),
-        ({"block_card_numbers": "yes"}, "true or false"),
+        ({"allow_supervisor_override": "yes"}, "true or false"),
     ],
 )
 def test_bad_rules_are_refused_with_a_clear_message(value: object, needle: str) -> None:

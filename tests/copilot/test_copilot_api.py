@@ -76,7 +76,9 @@ def test_check_refuses_bad_input_readably(client: TestClient, bare: Desk) -> Non
 def test_rules_are_read_by_members_and_written_by_admins(client: TestClient, bare: Desk) -> None:
     agent = login(client, bare.ws.agent_email)
     rules = client.get("/api/v1/copilot/rules", headers=agent).json()
-    assert "guarantee*" in rules["forbidden_phrases"] and rules["block_card_numbers"] is True
+    assert (
+        "guarantee*" in rules["forbidden_phrases"] and rules["allow_supervisor_override"] is False
+    )
     new = {"forbidden_phrases": ["free money"], "required_phrases": ["Kind regards"]}
     assert client.put("/api/v1/copilot/rules", headers=agent, json=new).status_code == 403
     supervisor = login(client, bare.ws.supervisor_email)
@@ -85,7 +87,7 @@ def test_rules_are_read_by_members_and_written_by_admins(client: TestClient, bar
     admin = login(client, bare.ws.admin_email)
     saved = client.put("/api/v1/copilot/rules", headers=admin, json=new)
     assert saved.status_code == 200, saved.text
-    assert saved.json() == {**new, "block_card_numbers": True}
+    assert saved.json() == {**new, "allow_supervisor_override": False}
     agent = login(client, bare.ws.agent_email)
     assert client.get("/api/v1/copilot/rules", headers=agent).json() == saved.json()
     flags = client.post(
@@ -102,7 +104,7 @@ def test_bad_rules_get_422_with_the_reason(client: TestClient, shop: Desk, bare:
     for body, needle in [
         ({"forbidden_phrases": [""]}, "forbidden_phrases[0] must be a non-empty string"),
         ({"forbidden_phrases": "guarantee"}, "forbidden_phrases"),
-        ({"block_card_numbers": "yes"}, "block_card_numbers"),
+        ({"allow_supervisor_override": "yes"}, "allow_supervisor_override"),
         ({"surprise": True}, "surprise"),
     ]:
         response = client.put("/api/v1/copilot/rules", headers=admin, json=body)

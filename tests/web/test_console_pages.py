@@ -172,11 +172,28 @@ def test_blocking_compliance_flag_stops_the_reply(
         headers=headers,
     )
     assert fixed.status_code == 200
-    # A private note is for the team, so a draft full of details may be kept there.
+    # A private note is for the team, so it is not blocked, but the card is masked there too.
     note = web.post(
         f"/console/c/{conv.id}/reply", data={"text": draft, "mode": "note"}, headers=headers
     )
     assert note.status_code == 200
+    assert "4111 1111 1111 1111" not in note.text and "•••• •••• •••• 1111" in note.text
+    assert "card number hidden" in note.text
+
+
+def test_a_card_number_a_customer_sent_is_shown_masked_with_a_flag(
+    web: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ws = make_workspace(factory)
+    conv = escalated_conversation(
+        web, factory, ws.id, ws.widget_key, "Charge 5555 5555 5555 4444 again please"
+    )
+    console_login(web, ws.agent_email)
+    page = web.get(f"/console/c/{conv.id}").text
+    assert "5555 5555 5555 4444" not in page and "5555555555554444" not in page
+    assert "Charge •••• •••• •••• 4444 again please" in page
+    assert "card number hidden" in page
+    assert "For your security we hid the card number" in page  # what the customer was told
 
 
 def test_assign_to_a_teammate_and_presence(web: TestClient, factory: sessionmaker[Session]) -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tandem.conversations.state import TransitionError
-from tandem.core.errors import TandemError
+from tandem.core.errors import RateLimitedError, TandemError
 
 logger = logging.getLogger(__name__)
 FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
@@ -42,7 +42,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TandemError)
     async def _tandem_error(_request: Request, exc: TandemError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code)
+        headers = (
+            {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
+        )
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details),
+            status_code=exc.status_code,
+            headers=headers,
+        )
 
     @app.exception_handler(TransitionError)
     async def _transition_error(_request: Request, exc: TransitionError) -> JSONResponse:

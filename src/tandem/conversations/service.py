@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from tandem.conversations import state
 from tandem.conversations.models import Conversation, Message
 from tandem.conversations.state import Action, Status, Transition
-from tandem.core.errors import ConflictError, NotFoundError, ValidationError
+from tandem.copilot.compliance import ComplianceRules, check_draft, has_blocking, overridable
+from tandem.core.errors import (
+    ComplianceBlockedError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from tandem.core.security import hash_token
 from tandem.core.text import first_line
 from tandem.customers.service import get_or_create_customer
@@ -22,7 +28,10 @@ from tandem.db.base import new_secret, utcnow
 from tandem.events.service import record
 from tandem.jobs.service import enqueue
 from tandem.live import notify_conversation
-from tandem.users.models import User
+from tandem.privacy.detect import CARD_NUMBER
+from tandem.privacy.mask import card_notice, mask_text, masked_kinds
+from tandem.users.models import Role, User
+from tandem.workspaces.models import Workspace
 
 
 class Author(StrEnum):
@@ -35,6 +44,7 @@ class Author(StrEnum):
 
 
 PRIORITY_NAMES = {0: "low", 1: "normal", 2: "high", 3: "urgent"}
+MAX_OVERRIDE_REASON = 500
 
 
 def check_text(text: object, *, max_chars: int) -> str:
@@ -195,9 +205,25 @@ def post_message(
     user_id: str | None = None,
     is_private: bool = False,
     meta: dict[str, Any] | None = None,
+    override_reason: str | None = None,
 ) -> Message:
-    """Append a message to a locked conversation, applying the ownership rules it implies."""
+    """Append a message to a locked conversation, applying the rules every path shares.
+
+    The one place a message is written: an agent's reply passes the workspace's compliance
+    check (raising ComplianceBlockedError with the flags; a supervisor may override where the
+    workspace allows, which is audited), payment data is masked before anything is stored, and
+    posting applies the ownership rules the message implies.
+    """
     text = check_text(text, max_chars=max_chars)
+    workspace_settings = _workspace_settings(session, conversation.workspace_id)
+    if author is Author.AGENT and not is_private:
+        _enforce_compliance(
+            session, conversation, text, workspace_settings, user_id, override_reason
+        )
+    masked = mask_text(text, masked_kinds(workspace_settings))
+    if masked.changed:
+        text = masked.text
+        meta = {**(meta or {}), "masked": masked.kinds}
     status = conversation.status_enum
     if author is Author.AI:
         state.ensure_ai_may_speak(status)
@@ -223,6 +249,8 @@ def post_message(
     session.add(message)
     session.flush()
     if author is Author.CUSTOMER:
+        if CARD_NUMBER in masked.kinds:
+            _tell_customer_card_was_hidden(session, conversation, text)
         enqueue(
             session,
             kind="process_customer_message",
@@ -237,6 +265,90 @@ def post_message(
         seq=message.seq,
     )
     return message
+
+
+def _workspace_settings(session: Session, workspace_id: str) -> dict[str, Any]:
+    workspace = session.get(Workspace, workspace_id)
+    return dict(workspace.settings or {}) if workspace is not None else {}
+
+
+def _enforce_compliance(
+    session: Session,
+    conversation: Conversation,
+    text: str,
+    workspace_settings: dict[str, Any],
+    user_id: str | None,
+    override_reason: str | None,
+) -> None:
+    rules = ComplianceRules.from_settings(workspace_settings.get("compliance"))
+    flags = check_draft(text, rules)
+    if not has_blocking(flags):
+        return
+    blocking = [f.as_dict() for f in flags if f.severity == "block"]
+    details = {"flags": blocking, "override_allowed": False}
+    if not overridable(flags):
+        raise ComplianceBlockedError(
+            "the reply was not sent: it contains payment data (" + _codes(blocking) + ")", details
+        )
+    reason = " ".join((override_reason or "").split())
+    user = session.get(User, user_id) if user_id else None
+    may_override = (
+        rules.allow_supervisor_override
+        and user is not None
+        and Role(user.role).includes(Role.SUPERVISOR)
+    )
+    details["override_allowed"] = may_override
+    if not reason or not may_override:
+        hint = (
+            "; a supervisor may send it anyway with an override reason"
+            if rules.allow_supervisor_override
+            else ""
+        )
+        raise ComplianceBlockedError(
+            "the reply was not sent: it breaks the compliance rules ("
+            + _codes(blocking)
+            + ")"
+            + hint,
+            details,
+        )
+    if len(reason) > MAX_OVERRIDE_REASON:
+        raise ValidationError(
+            f"the override reason is longer than {MAX_OVERRIDE_REASON} characters"
+        )
+    record(
+        session,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        type="message.compliance_override",
+        actor_type="user",
+        actor_id=user_id,
+        data={"reason": reason, "flags": [f["code"] for f in blocking]},
+    )
+
+
+def _codes(flags: list[dict[str, Any]]) -> str:
+    return ", ".join(sorted({str(f["code"]) for f in flags}))
+
+
+def _tell_customer_card_was_hidden(
+    session: Session, conversation: Conversation, masked_text: str
+) -> None:
+    language, notice = card_notice(masked_text)
+    now = utcnow()
+    conversation.last_seq += 1
+    session.add(
+        Message(
+            workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id,
+            seq=conversation.last_seq,
+            author=Author.SYSTEM.value,
+            text=notice,
+            is_private=False,
+            meta={"notice": "card_number_hidden", "language": language},
+            created_at=now,
+        )
+    )
+    session.flush()
 
 
 def _take_ownership_for_reply(

@@ -33,6 +33,12 @@ class ReplyIn(BaseModel):
 
     text: str
     private: bool = False
+    override_reason: str | None = Field(
+        None,
+        max_length=500,
+        description="A supervisor's reason to send a reply the compliance check blocked, where "
+        "the workspace allows overrides (audited). Payment data can never be overridden.",
+    )
 
 
 class StatusIn(BaseModel):
@@ -106,6 +112,7 @@ def reply(
         user_id=principal.user.id,
         is_private=body.private,
         max_chars=settings.max_message_chars,
+        override_reason=body.override_reason,
     )
     return AgentMessageOut.of(message)
 

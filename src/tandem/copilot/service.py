@@ -21,13 +21,13 @@ from tandem.copilot.cases import is_substantive
 from tandem.copilot.compliance import ComplianceRules, Flag, check_draft
 from tandem.copilot.models import ResolvedCase
 from tandem.core.text import one_line
+from tandem.events.service import audit
 from tandem.knowledge.models import Article
 from tandem.knowledge.service import approved_answers, retriever_cache
 from tandem.routing.models import Queue
-from tandem.triage.decision import Policy, Signals, decide
+from tandem.triage.decision import asked_for_human, front_line_decision, would_answer
 from tandem.triage.need import latest_need, latest_need_triage
-from tandem.triage.pipeline import LANGUAGE_TRUST, MAX_TRIAGE_CHARS, SIGNAL_EMBEDDER, embed
-from tandem.triage.service import triage_cache
+from tandem.triage.pipeline import MAX_TRIAGE_CHARS, SIGNAL_EMBEDDER, embed
 from tandem.workspaces.models import Workspace
 
 SourceKind = Literal["approved_answer", "article", "resolved_case"]
@@ -322,46 +322,19 @@ def _hand_back(
 ) -> list[NextAction]:
     if conversation.status_enum not in (Status.HUMAN, Status.WAITING_FOR_HUMAN):
         return []
-    model = triage_cache.get(session, workspace).intent_model
-    triage = _latest_triage(asked)
-    if model is None or not triage:
+    need = latest_need(asked)
+    # The front line's own decision on that message (tandem.triage.decision): only what the AI
+    # would answer on its own goes back, and never after the customer asked for a person.
+    if need is None or not would_answer(need.meta):
         return []
-    answers = approved_answers(session)  # what the AI itself may use (ai_only)
-    policy = Policy.from_settings(
-        workspace.settings or {},
-        threshold=model.threshold,
-        blocked_intents=[i for i, a in answers.items() if not a.ai_allowed],
-    )
-    # The same decision the front line makes: only what the AI would answer on its own goes back,
-    # and never after the customer asked for a person.
-    asked_for_human = any(
-        (m.meta.get("triage") or {}).get("human_request", 0.0) >= policy.human_request_threshold
-        for m in asked
-    )
-    decision = decide(
-        _signals(triage),
-        policy,
-        answerable_intents=[i for i, a in answers.items() if a.ai_allowed],
-    )
-    if asked_for_human or not decision.answer or decision.intent is None:
+    if any(asked_for_human(m.meta) for m in asked):
         return []
-    label = f"Hand back to AI (it can answer “{decision.intent}” on its own)"
-    return [NextAction(label, "hand_back", decision.intent)]
-
-
-def _signals(triage: Mapping[str, Any]) -> Signals:
-    trusted = float(triage.get("language_confidence", 0.0)) >= LANGUAGE_TRUST
-    return Signals(
-        text_is_empty=bool(triage.get("text_is_empty", False)),
-        language=triage.get("language") if trusted else None,
-        intent=triage.get("intent"),
-        confidence=float(triage.get("confidence", 0.0)),
-        out_of_scope=bool(triage.get("out_of_scope", False)),
-        human_request=float(triage.get("human_request", 0.0)),
-        frustration=float(triage.get("frustration", 0.0)),
-        sensitive_topics=dict(triage.get("sensitive_topics") or {}),
-        bot_loop=float(triage.get("bot_loop", 0.0)),
-    )
+    intent = front_line_decision(need.meta).get("intent")
+    answer = approved_answers(session).get(intent) if intent else None
+    if answer is None or not answer.ai_allowed:  # changed since: the AI may no longer say it
+        return []
+    label = f"Hand back to AI (it can answer “{intent}” on its own)"
+    return [NextAction(label, "hand_back", str(intent))]
 
 
 def _resolve(conversation: Conversation, messages: Sequence[Message]) -> list[NextAction]:
@@ -397,6 +370,7 @@ def update_rules(session: Session, workspace: Workspace, value: object) -> Compl
     workspace.settings = {**(workspace.settings or {}), "compliance": rules.as_dict()}
     flag_modified(workspace, "settings")
     session.flush()
+    audit(session, workspace_id=workspace.id, type="compliance.rules_changed", data=rules.as_dict())
     return rules
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tandem.api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
 from tandem.conversations import service as conversations
 from tandem.copilot import service
 from tandem.copilot.compliance import ComplianceRules, has_blocking
 from tandem.core.errors import ValidationError
-from tandem.workspaces.service import get_workspace
+from tandem.privacy.mask import masked_kinds
+from tandem.workspaces.service import change_privacy_settings, get_workspace
 
 router = APIRouter(prefix="/api/v1", tags=["copilot"])
 
@@ -86,7 +88,7 @@ class RulesBody(BaseModel):
 
     forbidden_phrases: list[str] | None = None
     required_phrases: list[str] | None = None
-    block_card_numbers: StrictBool = True
+    allow_supervisor_override: StrictBool = False
 
     @classmethod
     def of(cls, rules: ComplianceRules) -> RulesBody:
@@ -136,3 +138,28 @@ def write_rules(body: RulesBody, principal: AdminPrincipal, session: SessionDep)
     workspace = get_workspace(session, principal.workspace_id)
     rules = service.update_rules(session, workspace, body.model_dump(exclude_none=True))
     return RulesBody.of(rules)
+
+
+class PrivacyBody(BaseModel):
+    """Which personal data is masked before messages are stored (card numbers always are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mask: list[Literal["card_number", "iban", "bank_account_number", "email", "phone"]] = Field(
+        default_factory=list, max_length=5
+    )
+
+
+@router.get("/privacy", response_model=PrivacyBody, tags=["privacy"])
+def read_privacy(principal: CurrentPrincipal, session: SessionDep) -> PrivacyBody:
+    """Return the kinds of personal data masked before storage (card numbers are always)."""
+    workspace = get_workspace(session, principal.workspace_id)
+    return PrivacyBody(mask=sorted(masked_kinds(workspace.settings)))
+
+
+@router.put("/privacy", response_model=PrivacyBody, tags=["privacy"])
+def write_privacy(body: PrivacyBody, principal: AdminPrincipal, session: SessionDep) -> PrivacyBody:
+    """Choose which personal data is masked in new messages (admins only)."""
+    workspace = get_workspace(session, principal.workspace_id)
+    change_privacy_settings(session, workspace, body.model_dump())
+    return PrivacyBody(mask=sorted(masked_kinds(workspace.settings)))

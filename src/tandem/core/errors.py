@@ -9,9 +9,10 @@ class TandemError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, details: object | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.details = details
 
 
 class NotFoundError(TandemError):
@@ -47,3 +48,20 @@ class ValidationError(TandemError):
 
     status_code = 422
     code = "invalid"
+
+
+class ComplianceBlockedError(ValidationError):
+    """An agent's reply breaks the workspace's compliance rules; `details` lists the flags."""
+
+    code = "compliance_blocked"
+
+
+class RateLimitedError(TandemError):
+    """Too many attempts; the caller may try again after `retry_after` seconds."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -55,6 +55,9 @@ SMALL_TALK_REASONS = {
 # Only these may turn into a scope reply, or be answered from the knowledge base instead.
 MISSED = frozenset({Reason.OUT_OF_SCOPE, Reason.LOW_CONFIDENCE, Reason.NO_MODEL})
 UNANSWERED_INTENT = MISSED | {Reason.NO_APPROVED_ANSWER}
+# Where a message keeps the front line's decision when a human owned the conversation and the
+# AI stayed silent ("decision" holds what the AI did when it owned it).
+FRONT_LINE_KEY = "front_line"
 
 
 @dataclass(frozen=True)
@@ -248,3 +251,19 @@ def _intent_reasons(signals: Signals, policy: Policy, answerable: Collection[str
     if signals.intent not in answerable:
         return [Reason.NO_APPROVED_ANSWER]
     return []
+
+
+def front_line_decision(meta: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return the decision the front line made (or would have made) on a stored message."""
+    stored = meta.get("decision") or meta.get(FRONT_LINE_KEY) or {}
+    return stored if isinstance(stored, Mapping) else {}
+
+
+def would_answer(meta: Mapping[str, Any]) -> bool:
+    """Return whether the front line answered (or would have answered) a stored message."""
+    return front_line_decision(meta).get("action") == Action.ANSWER.value
+
+
+def asked_for_human(meta: Mapping[str, Any]) -> bool:
+    """Return whether the front line read a stored message as asking for a person."""
+    return Reason.HUMAN_REQUESTED.value in (front_line_decision(meta).get("reasons") or [])

@@ -22,6 +22,7 @@ from tandem.knowledge.grounded import find_grounded_answer
 from tandem.knowledge.models import TrainingExample
 from tandem.knowledge.service import ApprovedAnswer, approved_answers, retriever_cache
 from tandem.triage.decision import (
+    FRONT_LINE_KEY,
     SMALL_TALK_REASONS,
     Action,
     Decision,
@@ -296,15 +297,17 @@ def process_customer_message(session: Session, payload: dict[str, Any]) -> None:
         language_hint=conversation.language,
     )
     result = plan.triage
-    message.meta = {
-        **message.meta,
-        "triage": result.as_dict(),
-        "related_articles": plan.related,
-    }
+    triage = result.as_dict()
+    # Card numbers were masked before the message was stored: triage sees only the mask.
+    masked = message.meta.get("masked") or []
+    triage["personal_data"] = sorted(set(triage.get("personal_data") or []) | set(masked))
+    message.meta = {**message.meta, "triage": triage, "related_articles": plan.related}
     if result.language and not conversation.language:
         conversation.language = result.language
     if conversation.status_enum is not Status.AI:
-        # A human owns it (or it is waiting for one): triage informs the agent; the AI stays silent.
+        # A human owns it (or it is waiting for one): triage informs the agent; the AI stays
+        # silent, but what it would have done is kept (the co-pilot asks: "hand back?").
+        message.meta = {**message.meta, FRONT_LINE_KEY: plan.decision.as_dict()}
         flag_modified(message, "meta")
         return
     message.meta = {**message.meta, "decision": plan.decision.as_dict()}

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tandem.privacy.detect import find_personal_data
 from tandem.triage.decision import Signals
 from tandem.triage.embedders import get_embedder, normalise
 from tandem.triage.intent import IntentModel
@@ -18,7 +19,6 @@ from tandem.triage.signals.bot_loop import Turn, detect_bot_loop
 from tandem.triage.signals.entities import extract_entities
 from tandem.triage.signals.human_request import detect_human_request
 from tandem.triage.signals.language import detect_language
-from tandem.triage.signals.pii import find_personal_data
 from tandem.triage.signals.sensitive import detect_sensitive_topics
 from tandem.triage.signals.sentiment import score_sentiment
 

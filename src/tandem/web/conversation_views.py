@@ -15,7 +15,7 @@ from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation
 from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
-from tandem.core.errors import NotFoundError, ValidationError
+from tandem.core.errors import ComplianceBlockedError, NotFoundError, ValidationError
 from tandem.db.base import utcnow
 from tandem.handoff import service as handoff
 from tandem.live.sse import ownership_state
@@ -202,31 +202,36 @@ def reply(
     settings: SettingsDep,
     text: Annotated[str, Form()] = "",
     mode: Annotated[str, Form()] = "reply",
+    override_reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Send a reply to the customer (after the compliance check) or add a private note."""
+    """Send a reply to the customer (the service checks compliance) or add a private note."""
     if mode not in ("reply", "note"):
         raise ValidationError("mode must be reply or note")
     conversation = conversations.get_conversation(session, conversation_id, lock=True)
-    private = mode == "note"
-    if not private:
-        flags = copilot_panel.check_draft(session, _workspace(session, principal), text)
-        if copilot_panel.blocking(flags):
-            return render(
-                request,
-                "_flags.html",
-                {"flags": flags, "blocked_message": BLOCKED_MESSAGE},
-                status_code=422,
-                headers={"HX-Retarget": "#flags", "HX-Reswap": "innerHTML"},
-            )
-    conversations.post_message(
-        session,
-        conversation,
-        author=Author.AGENT,
-        text=text,
-        user_id=principal.user.id,
-        is_private=private,
-        max_chars=settings.max_message_chars,
-    )
+    try:
+        conversations.post_message(
+            session,
+            conversation,
+            author=Author.AGENT,
+            text=text,
+            user_id=principal.user.id,
+            is_private=mode == "note",
+            max_chars=settings.max_message_chars,
+            override_reason=override_reason or None,
+        )
+    except ComplianceBlockedError as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        return render(
+            request,
+            "_flags.html",
+            {
+                "flags": copilot_panel.flag_views(text, details.get("flags", [])),
+                "blocked_message": BLOCKED_MESSAGE,
+                "override_allowed": details.get("override_allowed", False),
+            },
+            status_code=422,
+            headers={"HX-Retarget": "#flags", "HX-Reswap": "innerHTML"},
+        )
     return render(request, "_messages.html", _messages_context(session, conversation))
 
 

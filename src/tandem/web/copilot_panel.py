@@ -31,24 +31,24 @@ def check_draft(session: Session, workspace: Workspace, text: str) -> list[FlagV
     """Return the compliance flags of a draft reply (blocking ones first)."""
     if not text.strip():
         return []
+    return flag_views(text, [f.as_dict() for f in copilot.check(session, workspace, text)])
+
+
+def flag_views(text: str, flags: list[dict[str, Any]]) -> list[FlagView]:
+    """Shape flags (as the service reports them) for display, with the flagged words."""
     views = []
-    for flag in copilot.check(session, workspace, text):
-        start, end = flag.start, flag.end
-        has_place = start is not None and end is not None and end > start
+    for flag in flags:
+        start, end = flag.get("start"), flag.get("end")
+        has_place = isinstance(start, int) and isinstance(end, int) and end > start
         views.append(
             FlagView(
-                code=flag.code,
-                severity=str(flag.severity),
-                message=flag.message,
+                code=str(flag["code"]),
+                severity=str(flag["severity"]),
+                message=str(flag["message"]),
                 excerpt=text[start:end] if has_place else "",
             )
         )
     return sorted(views, key=lambda v: (v.severity != "block", v.code))
-
-
-def blocking(flags: list[FlagView]) -> bool:
-    """Return whether any flag forbids sending."""
-    return any(f.severity == "block" for f in flags)
 
 
 def panel(session: Session, conversation: Conversation) -> dict[str, Any]:

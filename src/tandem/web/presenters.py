@@ -183,7 +183,10 @@ def customer_badges(
         badges.append(("intent", f"{triage['intent']} {confidence:.0%}"))
     for reason in decision.get("reasons") or []:
         badges.append(("reason", str(reason).replace("_", " ")))
-    if triage.get("personal_data"):
+    masked = meta.get("masked") or []
+    for kind in dict.fromkeys(masked):
+        badges.append(("pii", f"{str(kind).replace('_', ' ')} hidden"))
+    if set(triage.get("personal_data") or []) - set(masked):
         badges.append(("pii", "personal data"))
     return badges
 
@@ -214,7 +217,12 @@ def message_view(
         author_label=label,
         text=message.text,
         created_at=message.created_at,
-        badges=customer_badges(meta, intent_bar=intent_bar) if kind == "customer" else [],
+        badges=customer_badges(meta, intent_bar=intent_bar)
+        if kind == "customer"
+        else [
+            ("pii", f"{str(k).replace('_', ' ')} hidden")
+            for k in dict.fromkeys(meta.get("masked") or [])
+        ],
         ai_intent=meta.get("intent") if kind == "ai" else None,
         ai_confidence=float(confidence) if kind == "ai" and confidence is not None else None,
         ai_source=source.get("title") if kind == "ai" else None,

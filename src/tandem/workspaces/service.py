@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tandem.core.errors import ConflictError, NotFoundError, ValidationError
+from tandem.events.service import audit
+from tandem.privacy.mask import check_privacy_settings
 from tandem.workspaces.models import Workspace
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$")
@@ -84,4 +86,10 @@ def update_settings(session: Session, workspace: Workspace, changes: dict[str, A
     """Merge changes into a workspace's settings (the JSON column is replaced, not mutated)."""
     workspace.settings = {**(workspace.settings or {}), **changes}
     session.flush()
+    audit(session, workspace_id=workspace.id, type="settings.changed", data={"changes": changes})
     return workspace
+
+
+def change_privacy_settings(session: Session, workspace: Workspace, value: object) -> Workspace:
+    """Validate and store which personal data is masked before messages are stored."""
+    return update_settings(session, workspace, {"privacy": check_privacy_settings(value)})

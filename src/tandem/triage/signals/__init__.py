@@ -4,11 +4,11 @@ use-m3 vector and only embed the text themselves when none is given."""
 
 from __future__ import annotations
 
+from tandem.privacy.detect import PersonalData, find_personal_data, redact
 from tandem.triage.signals.bot_loop import BotLoop, Turn, detect_bot_loop
 from tandem.triage.signals.entities import Entity, extract_entities
 from tandem.triage.signals.human_request import detect_human_request
 from tandem.triage.signals.language import detect_language
-from tandem.triage.signals.pii import PersonalData, find_personal_data, redact
 from tandem.triage.signals.sensitive import ALL_TOPICS, detect_sensitive_topics
 from tandem.triage.signals.sentiment import Sentiment, score_sentiment
 

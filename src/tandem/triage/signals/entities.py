@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tandem.triage.signals.pii import EMAIL_RE, phone_spans
+from tandem.privacy.detect import EMAIL_RE, phone_spans
 
 ORDER_NUMBER = "order_number"
 TRACKING_NUMBER = "tracking_number"

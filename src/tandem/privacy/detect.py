@@ -1,4 +1,9 @@
-"""Find and redact personal data: fast validated regexes, or presidio NER when thoroughness pays."""
+"""Find payment and personal data: validated regexes, or presidio NER when thoroughness pays.
+
+The one place that knows what a card number (Luhn + network ranges), an IBAN (one country
+table, mod-97) and a bank account number look like; triage, the co-pilot's compliance check and
+masking at rest all ask here.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import ipaddress
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +41,6 @@ class PersonalData:
 EMAIL_RE = re.compile(
     r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[^\W\d_]{2,24}(?![\w-])"
 )
-_CARD_RE = re.compile(r"(?<![\d-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\d-])")
-_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?=[ ]?[A-Za-z0-9])")
 _SSN_RE = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
 _IPV4_RE = re.compile(
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -62,7 +65,7 @@ _STREET_RE = re.compile(
     r"gracht) \d{1,4}[a-z]?\b"
 )
 # IBAN length per country (ISO 13616 registry, the countries a European or American desk sees).
-_IBAN_LENGTHS = {
+IBAN_LENGTHS: dict[str, int] = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
     "BR": 29, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20,
     "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18,
@@ -72,6 +75,33 @@ _IBAN_LENGTHS = {
     "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24,
     "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
 }  # fmt: skip
+BANK_ACCOUNT = "bank_account_number"
+PAYMENT_KINDS = frozenset({CARD_NUMBER, IBAN, BANK_ACCOUNT})
+
+_BANK_CONTEXT = re.compile(
+    r"(?:bank\s*account|account\s*(?:number|no\.?|nr\.?|#)|acct\.?|routing(?:\s*number)?|"
+    r"sort\s*code|bsb|aba|kontonummer|konto|numéro\s*de\s*compte|cuenta|clabe)\W{0,5}$",
+    re.IGNORECASE,
+)
+_DIGIT_RUN = re.compile(r"(?<![\w])\d+(?:[ \u00a0\-]\d+)*(?![\w])")
+_DIGITS = re.compile(r"\d+")
+_IBAN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){11,32}")
+
+
+@dataclass(frozen=True)
+class PaymentNumber:
+    """A card, IBAN or bank account number in a text: text[start:end], its digits and network."""
+
+    kind: str
+    start: int
+    end: int
+    compact: str
+    network: str | None = None
+
+    @property
+    def last4(self) -> str:
+        """Return the last four characters, the only part anyone may repeat."""
+        return self.compact[-4:]
 
 
 def luhn_valid(digits: str) -> bool:
@@ -85,48 +115,110 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def card_network(digits: str) -> str | None:
+    """Return the card network whose number ranges and lengths fit the digits, if any."""
+    n = len(digits)
+    if n < 12:
+        return None
+    two, three, four = int(digits[:2]), int(digits[:3]), int(digits[:4])
+    if digits[0] == "4" and n in (13, 16, 19):
+        return "Visa"
+    if (51 <= two <= 55 or 2221 <= four <= 2720) and n == 16:
+        return "Mastercard"
+    if two in (34, 37) and n == 15:
+        return "American Express"
+    if (four == 6011 or two == 65 or 644 <= three <= 649) and 16 <= n <= 19:
+        return "Discover"
+    if (300 <= three <= 305 or two in (36, 38, 39)) and 14 <= n <= 19:
+        return "Diners Club"
+    if 3528 <= four <= 3589 and 16 <= n <= 19:
+        return "JCB"
+    if two == 62 and 16 <= n <= 19:
+        return "UnionPay"
+    if (two == 50 or 56 <= two <= 69) and 12 <= n <= 19:
+        return "Maestro"
+    return None
+
+
 def iban_valid(iban: str) -> bool:
     """Return whether a compact IBAN has its country's length and a valid mod-97 checksum."""
     iban = iban.upper()
-    if _IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban.isalnum():
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", iban):
+        return False
+    expected = IBAN_LENGTHS.get(iban[:2])
+    if expected is not None and len(iban) != expected:
         return False
     rearranged = iban[4:] + iban[:4]
     return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
 
 
-# How card numbers are grouped when written with separators: 4-4-4-4(-3), Amex 4-6-5,
-# Diners 4-6-4. Other groupings are ids or account numbers that happen to pass Luhn (1 in 10).
-_CARD_GROUPS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)}
+def find_payment_data(text: str, references: Sequence[tuple[int, int]] = ()) -> list[PaymentNumber]:
+    """Return the IBANs, card numbers and bank account numbers in a text, in text order.
 
-
-def _cards(text: str) -> Iterator[PersonalData]:
-    for m in _CARD_RE.finditer(text):
-        raw = m.group()
-        groups = tuple(len(g) for g in re.split(r"[ -]", raw))
-        digits = raw.replace(" ", "").replace("-", "")
-        if len(groups) > 1 and (groups not in _CARD_GROUPS or (" " in raw and "-" in raw)):
+    A card is 13-19 digits passing Luhn in a known network's range, written with any separators
+    (spaces, no-break spaces, dashes); a number that starts inside one of `references` (an order
+    or tracking number the caller found) is not a card. A bank account number is 6-34 digits
+    right after words such as "account number", "sort code", "IBAN"-less "Konto".
+    """
+    found = list(_ibans(text))
+    taken = [(p.start, p.end) for p in found]
+    for start, end, groups in _digit_runs(text):
+        if any(s < end and start < e for s, e in taken):
             continue
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            yield PersonalData(CARD_NUMBER, m.start(), m.end())
-
-
-def _ibans(text: str) -> Iterator[PersonalData]:
-    for m in _IBAN_START.finditer(text):
-        expected = _IBAN_LENGTHS.get(m.group()[:2].upper())
-        if expected is None:
+        card = _card_in(groups)
+        if card is not None and not any(s <= card.start < e for s, e in references):
+            found.append(card)
             continue
-        chars: list[str] = []
-        pos = m.start()
-        while pos < len(text) and len(chars) < expected:
-            ch = text[pos]
-            if ch.isascii() and ch.isalnum():
-                chars.append(ch)
-            elif not (ch == " " and pos + 1 < len(text) and text[pos + 1] != " "):
+        digits = "".join(d for _, _, d in groups)
+        if 6 <= len(digits) <= 34 and _BANK_CONTEXT.search(text[max(0, start - 40) : start]):
+            found.append(PaymentNumber(BANK_ACCOUNT, start, end, digits))
+    return sorted(found, key=lambda p: p.start)
+
+
+def digit_runs(text: str) -> Iterator[tuple[int, int, str]]:
+    """Yield (start, end, digits) of each run of digits joined by spaces or dashes."""
+    for start, end, groups in _digit_runs(text):
+        yield start, end, "".join(d for _, _, d in groups)
+
+
+def _digit_runs(text: str) -> Iterator[tuple[int, int, list[tuple[int, int, str]]]]:
+    for m in _DIGIT_RUN.finditer(text):
+        offset = m.start()
+        groups = [
+            (offset + g.start(), offset + g.end(), g.group()) for g in _DIGITS.finditer(m.group())
+        ]
+        yield m.start(), m.end(), groups
+
+
+def _card_in(groups: list[tuple[int, int, str]]) -> PaymentNumber | None:
+    # A run can hold a card and more digits ("4111 1111 1111 1111 12 25"): try every stretch of
+    # whole groups, longest first, so separators the writer chose stay meaningful.
+    for size in range(len(groups), 0, -1):
+        for first in range(len(groups) - size + 1):
+            chosen = groups[first : first + size]
+            digits = "".join(d for _, _, d in chosen)
+            if 13 <= len(digits) <= 19 and luhn_valid(digits):
+                network = card_network(digits)
+                if network is not None:
+                    return PaymentNumber(CARD_NUMBER, chosen[0][0], chosen[-1][1], digits, network)
+    return None
+
+
+def _ibans(text: str) -> Iterator[PaymentNumber]:
+    for m in _IBAN_CANDIDATE.finditer(text):
+        chars = [(i, ch) for i, ch in enumerate(m.group(), start=m.start()) if ch.isalnum()]
+        expected = IBAN_LENGTHS.get(m.group()[:2].upper())
+        lengths = [expected] if expected else range(min(len(chars), 34), 14, -1)
+        for length in lengths:
+            if length > len(chars):
+                continue
+            compact = "".join(ch for _, ch in chars[:length]).upper()
+            end = chars[length - 1][0] + 1
+            if end < len(text) and text[end].isalnum():
+                continue  # the candidate runs on into a longer word: not this length
+            if iban_valid(compact):
+                yield PaymentNumber(IBAN, m.start(), end, compact)
                 break
-            pos += 1
-        boundary = pos >= len(text) or not text[pos].isalnum()
-        if len(chars) == expected and boundary and iban_valid("".join(chars)):
-            yield PersonalData(IBAN, m.start(), pos)
 
 
 def phone_spans(text: str) -> Iterator[tuple[int, int]]:
@@ -169,11 +261,10 @@ def _ips(text: str) -> Iterator[PersonalData]:
             yield PersonalData(IP_ADDRESS, m.start(), m.end())
 
 
-def _fast(text: str) -> list[PersonalData]:
+def _fast(text: str, references: Sequence[tuple[int, int]]) -> list[PersonalData]:
     found: list[PersonalData] = [
         *(PersonalData(EMAIL, m.start(), m.end()) for m in EMAIL_RE.finditer(text)),
-        *_cards(text),
-        *_ibans(text),
+        *(PersonalData(p.kind, p.start, p.end) for p in find_payment_data(text, references)),
         *(PersonalData(SSN, m.start(), m.end()) for m in _SSN_RE.finditer(text)),
         *_ips(text),
         *(PersonalData(STREET_ADDRESS, m.start(), m.end()) for m in _STREET_RE.finditer(text)),
@@ -242,11 +333,16 @@ def _ner(text: str) -> list[PersonalData]:
     return [PersonalData(kinds[r.entity_type], r.start, r.end) for r in results]
 
 
-def find_personal_data(text: str, thorough: bool = False) -> list[PersonalData]:
-    """Return non-overlapping personal-data spans; thorough=True adds names and places (NER)."""
+def find_personal_data(
+    text: str, thorough: bool = False, references: Sequence[tuple[int, int]] = ()
+) -> list[PersonalData]:
+    """Return non-overlapping personal-data spans; thorough=True adds names and places (NER).
+
+    `references` are spans of order or tracking numbers that must not be read as card numbers.
+    """
     if not text:
         return []
-    found = _fast(text)
+    found = _fast(text, references)
     if thorough and any(ch.isalpha() for ch in text):
         found.extend(_ner(text))
     return resolve_overlaps(found)

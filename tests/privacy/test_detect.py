@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
+from tandem.privacy.detect import iban_valid, luhn_valid
 from tandem.triage.signals import PersonalData, find_personal_data, redact
-from tandem.triage.signals.pii import iban_valid, luhn_valid
 
 
 def spans(text: str, thorough: bool = False) -> list[tuple[str, str]]:
