@@ -189,7 +189,7 @@ def test_audit_events_cannot_be_changed(factory: sessionmaker[Session]) -> None:
         _start(session, ws.id)
     session = factory()
     try:
-        event = session.scalars(select(Event)).one()
+        event = session.scalars(select(Event).where(Event.type == "conversation.created")).one()
         event.type = "tampered"
         with pytest.raises(RuntimeError, match="append-only"):
             session.flush()

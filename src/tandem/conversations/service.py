@@ -432,6 +432,30 @@ def ensure_assignable(conversation: Conversation) -> None:
         raise ConflictError(f"cannot assign a conversation that is {conversation.status}")
 
 
+def assign(
+    session: Session, conversation: Conversation, *, actor_id: str, assignee_id: str | None = None
+) -> Transition:
+    """Give a locked conversation to an active member of its workspace (the actor by default).
+
+    The preconditions of every path (team API, console): the assignee exists in this
+    workspace's scope (else NotFoundError), is active, and the status allows assigning.
+    """
+    assignee = session.scalar(select(User).where(User.id == (assignee_id or actor_id)))
+    if assignee is None or assignee.workspace_id != conversation.workspace_id:
+        raise NotFoundError("user not found")
+    if not assignee.is_active:
+        raise ValidationError("cannot assign to a deactivated user")
+    ensure_assignable(conversation)
+    return change_status(
+        session,
+        conversation,
+        Action.ASSIGN,
+        actor_type="user",
+        actor_id=actor_id,
+        assignee_id=assignee.id,
+    )
+
+
 @dataclass(frozen=True)
 class HistoryItem:
     """One of the customer's other conversations."""

@@ -18,10 +18,9 @@ from tandem.conversations.schemas import (
 )
 from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
-from tandem.core.errors import ConflictError, ValidationError
+from tandem.core.errors import ConflictError
 from tandem.handoff import service as handoff
 from tandem.live.sse import conversation_stream, last_event_id, message_loader
-from tandem.users.service import get_user
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
@@ -123,18 +122,7 @@ def assign(
 ) -> ConversationSummary:
     """Assign a conversation to a team member of this workspace, or claim it."""
     conversation = service.get_conversation(session, conversation_id, lock=True)
-    assignee = get_user(session, body.user_id) if body.user_id else principal.user
-    if not assignee.is_active:
-        raise ValidationError("cannot assign to a deactivated user")
-    service.ensure_assignable(conversation)
-    service.change_status(
-        session,
-        conversation,
-        Action.ASSIGN,
-        actor_type="user",
-        actor_id=principal.user.id,
-        assignee_id=assignee.id,
-    )
+    service.assign(session, conversation, actor_id=principal.user.id, assignee_id=body.user_id)
     return ConversationSummary.of(conversation)
 
 

@@ -6,7 +6,6 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tandem.api.deps import Principal, SessionDep, SettingsDep
@@ -15,14 +14,14 @@ from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation
 from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
-from tandem.core.errors import ComplianceBlockedError, NotFoundError, ValidationError
+from tandem.core.errors import ComplianceBlockedError, ValidationError
 from tandem.db.base import utcnow
 from tandem.handoff import service as handoff
 from tandem.live.sse import ownership_state
 from tandem.routing import service as routing
-from tandem.routing.models import Queue, SlaPolicy
+from tandem.routing.admin import get_queue, get_sla_policy
 from tandem.users.models import Role, User
-from tandem.users.service import get_user
+from tandem.users.service import get_user, list_users
 from tandem.web import copilot_panel
 from tandem.web.auth import ConsoleRoute, ConsoleUser, page_csrf
 from tandem.web.presenters import (
@@ -33,6 +32,7 @@ from tandem.web.presenters import (
 )
 from tandem.web.templating import STATUS_LABELS, render
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/console/c", route_class=ConsoleRoute)
 
@@ -42,11 +42,11 @@ BLOCKED_MESSAGE = "Not sent: fix the problems marked below first."
 
 
 def _team(session: Session) -> list[User]:
-    return list(session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)))
+    return [u for u in list_users(session) if u.is_active]
 
 
 def _messages_context(session: Session, conversation: Conversation) -> dict[str, Any]:
-    names = {u.id: u.name for u in session.scalars(select(User))}
+    names = {u.id: u.name for u in list_users(session)}
     rows = conversations.list_messages(session, conversation.id, include_private=True)
     # Each model version has its own bar for showing an intent (see handoff.intent_bar).
     versions = {(m.meta.get("triage") or {}).get("model_version") for m in rows}
@@ -66,11 +66,16 @@ def _messages_context(session: Session, conversation: Conversation) -> dict[str,
 
 
 def _head_context(session: Session, conversation: Conversation) -> dict[str, Any]:
-    queue = session.get(Queue, conversation.queue_id) if conversation.queue_id else None
-    assignee = session.get(User, conversation.assignee_id) if conversation.assignee_id else None
+    workspace_id = conversation.workspace_id
+    queue = (
+        get_queue(session, workspace_id, conversation.queue_id) if conversation.queue_id else None
+    )
+    assignee = get_user(session, conversation.assignee_id) if conversation.assignee_id else None
     customer = conversation.customer
     policy = (
-        session.get(SlaPolicy, conversation.sla_policy_id) if conversation.sla_policy_id else None
+        get_sla_policy(session, workspace_id, conversation.sla_policy_id)
+        if conversation.sla_policy_id
+        else None
     )
     policies = {policy.id: policy} if policy else {}
     return {
@@ -89,7 +94,11 @@ def _head_context(session: Session, conversation: Conversation) -> dict[str, Any
 
 def _side_context(session: Session, conversation: Conversation) -> dict[str, Any]:
     packet = handoff.latest_packet(session, conversation.id)
-    queue = session.get(Queue, conversation.queue_id) if conversation.queue_id else None
+    queue = (
+        get_queue(session, conversation.workspace_id, conversation.queue_id)
+        if conversation.queue_id
+        else None
+    )
     return {
         "conversation": conversation,
         "customer": conversation.customer,
@@ -173,10 +182,7 @@ def copilot_partial(
 
 
 def _workspace(session: Session, principal: Principal) -> Workspace:
-    workspace = session.get(Workspace, principal.workspace_id)
-    if workspace is None:
-        raise NotFoundError("workspace not found")
-    return workspace
+    return get_workspace(session, principal.workspace_id)
 
 
 @router.post("/{conversation_id}/check")
@@ -245,17 +251,8 @@ def assign(
 ) -> Response:
     """Assign the conversation to me, or to another active member of the workspace."""
     conversation = conversations.get_conversation(session, conversation_id, lock=True)
-    assignee = get_user(session, user_id) if user_id else principal.user
-    if not assignee.is_active:
-        raise ValidationError("cannot assign to a deactivated user")
-    conversations.ensure_assignable(conversation)
-    conversations.change_status(
-        session,
-        conversation,
-        Action.ASSIGN,
-        actor_type="user",
-        actor_id=principal.user.id,
-        assignee_id=assignee.id,
+    conversations.assign(
+        session, conversation, actor_id=principal.user.id, assignee_id=user_id or None
     )
     return render(request, "_conversation_head.html", _head_context(session, conversation))
 
@@ -305,7 +302,7 @@ def transfer(
         max_note_chars=settings.max_message_chars,
     )
     message = f"Moved to {outcome.queue_name}"
-    if outcome.assignee_id and (assignee := session.get(User, outcome.assignee_id)):
+    if outcome.assignee_id and (assignee := get_user(session, outcome.assignee_id)):
         message += f" and assigned to {assignee.name}"
     # The page refreshes its co-pilot and packet on "tandem:transferred" and shows the toast.
     # After the swap, not before: a live refresh of the header may have replaced the form that
