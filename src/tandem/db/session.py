@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
@@ -78,12 +78,17 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+class CrossWorkspaceWriteError(RuntimeError):
+    """A scoped session was asked to write a row of another workspace (a bug, never a 4xx)."""
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_workspace(state: ORMExecuteState) -> None:
     # The one place workspace isolation is applied: once a session is scoped, every ORM
-    # SELECT of a tenant table (including relationship loads) is filtered to that workspace.
+    # SELECT of a tenant table (including relationship loads and Session.get), and every
+    # ORM-enabled bulk UPDATE and DELETE, is filtered to that workspace.
     workspace_id = state.session.info.get(WORKSPACE_KEY)
-    if workspace_id is None or not state.is_select:
+    if workspace_id is None or not (state.is_select or state.is_update or state.is_delete):
         return
     state.statement = state.statement.options(
         with_loader_criteria(
@@ -94,8 +99,35 @@ def _scope_to_workspace(state: ORMExecuteState) -> None:
     )
 
 
+@event.listens_for(Session, "before_flush")
+def _writes_stay_in_workspace(session: Session, _context: Any, _instances: Any) -> None:
+    # The write half of the contract: a new tenant row gets the scope's workspace, and a scoped
+    # session refuses to insert, change or delete a row of another workspace.
+    workspace_id = session.info.get(WORKSPACE_KEY)
+    if workspace_id is None:
+        return
+    for obj in session.new:
+        if isinstance(obj, TenantScoped):
+            if obj.workspace_id is None:
+                obj.workspace_id = workspace_id
+            elif obj.workspace_id != workspace_id:
+                raise CrossWorkspaceWriteError(
+                    f"a session scoped to workspace {workspace_id} cannot insert a "
+                    f"{type(obj).__name__} of workspace {obj.workspace_id}"
+                )
+    for obj in [*session.dirty, *session.deleted]:
+        if isinstance(obj, TenantScoped):
+            history = inspect(obj).attrs.workspace_id.history
+            owners = {obj.workspace_id, *(history.deleted or ())}
+            if owners != {workspace_id}:
+                raise CrossWorkspaceWriteError(
+                    f"a session scoped to workspace {workspace_id} cannot change a "
+                    f"{type(obj).__name__} of workspace {sorted(str(o) for o in owners)}"
+                )
+
+
 def scope_session(session: Session, workspace_id: str) -> None:
-    """Restrict every later read in this session to one workspace."""
+    """Restrict every later read and write in this session to one workspace."""
     current = session.info.get(WORKSPACE_KEY)
     if current is not None and current != workspace_id:
         raise RuntimeError("a session cannot be re-scoped to another workspace")
