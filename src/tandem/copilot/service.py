@@ -21,6 +21,7 @@ from tandem.copilot.cases import is_substantive
 from tandem.copilot.compliance import ComplianceRules, Flag, check_draft
 from tandem.copilot.models import ResolvedCase
 from tandem.core.text import one_line
+from tandem.db.session import scope_session
 from tandem.events.service import audit
 from tandem.knowledge.models import Article
 from tandem.knowledge.service import approved_answers, retriever_cache
@@ -202,10 +203,9 @@ class CaseIndexCache:
         self._lock = threading.Lock()
 
     def get(self, session: Session, *, workspace_id: str) -> CaseIndex:
-        """Return the workspace's index (the session must be scoped to that workspace)."""
-        scoped = (ResolvedCase.workspace_id == workspace_id) & (
-            ResolvedCase.embedder == SIGNAL_EMBEDDER
-        )
+        """Return the workspace's index (scoping the session to that workspace)."""
+        scope_session(session, workspace_id)
+        scoped = ResolvedCase.embedder == SIGNAL_EMBEDDER
         # Replacing a case deletes one row and adds a newer one, so the newest time changes.
         count, newest = session.execute(
             select(func.count(), func.max(ResolvedCase.created_at)).where(scoped)

@@ -7,17 +7,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tandem.customers.models import Customer
+from tandem.db.session import scope_session
 
 
 def get_or_create_customer(
     session: Session, *, workspace_id: str, name: str | None = None, email: str | None = None
 ) -> Customer:
     """Return the workspace's customer with this email, or a new one (anonymous if no email)."""
+    scope_session(session, workspace_id)
     email = email.strip().lower() if email else None
     if email:
-        existing = session.scalar(
-            select(Customer).where(Customer.workspace_id == workspace_id, Customer.email == email)
-        )
+        existing = session.scalar(select(Customer).where(Customer.email == email))
         if existing is not None:
             if name and not existing.name:
                 existing.name = name
@@ -28,7 +28,5 @@ def get_or_create_customer(
             session.add(customer)
     except IntegrityError:
         # Another request created the same customer a moment ago: use theirs.
-        return session.scalars(
-            select(Customer).where(Customer.workspace_id == workspace_id, Customer.email == email)
-        ).one()
+        return session.scalars(select(Customer).where(Customer.email == email)).one()
     return customer

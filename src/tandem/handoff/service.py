@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tandem.config import get_settings
 from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation, Message
 from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
 from tandem.core.text import one_line
+from tandem.db.session import scope_session
 from tandem.handoff.models import HandoffPacket
 from tandem.handoff.need_words import choose_need
 from tandem.handoff.summary import Turn, summarize
@@ -59,6 +59,23 @@ def latest_packet(session: Session, conversation_id: str) -> HandoffPacket | Non
         .order_by(HandoffPacket.created_at.desc(), HandoffPacket.id.desc())
         .limit(1)
     )
+
+
+def latest_packet_data(
+    session: Session, conversation_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Return the data of each conversation's newest handoff packet (never escalated: absent)."""
+    latest: dict[str, dict[str, Any]] = {}
+    if not conversation_ids:
+        return latest
+    rows = session.execute(
+        select(HandoffPacket.conversation_id, HandoffPacket.data)
+        .where(HandoffPacket.conversation_id.in_(list(conversation_ids)))
+        .order_by(HandoffPacket.created_at, HandoffPacket.id)
+    )
+    for conversation_id, data in rows:
+        latest[conversation_id] = data or {}  # later rows are newer
+    return latest
 
 
 def request_human(
@@ -156,7 +173,7 @@ def escalate(
         conversation,
         author=Author.SYSTEM,
         text=notice.text,
-        max_chars=max(get_settings().max_message_chars, len(notice.text)),
+        max_chars=len(notice.text),  # the desk's own text; the length limit is for people
         meta={
             "kind": "handoff",
             "reasons": list(reasons),
@@ -172,10 +189,9 @@ def intent_bar(session: Session, workspace_id: str, model_version: object) -> fl
     """Return the confidence an intent of this model version must reach to be shown."""
     threshold = None
     if isinstance(model_version, int) and not isinstance(model_version, bool):
+        scope_session(session, workspace_id)
         description = session.scalar(
-            select(ModelVersion.description).where(
-                ModelVersion.workspace_id == workspace_id, ModelVersion.version == model_version
-            )
+            select(ModelVersion.description).where(ModelVersion.version == model_version)
         )
         threshold = (description or {}).get("threshold")
     if not isinstance(threshold, int | float):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tandem.core.errors import NotFoundError, ValidationError
 from tandem.db.base import new_id, utcnow
+from tandem.db.session import scope_session
 from tandem.knowledge.importers import (
     Document,
     Section,
@@ -185,11 +186,7 @@ def index_article(
     session: Session, *, article: Article, sections: Sequence[Section], embedder: Embedder
 ) -> int:
     """Replace an article's chunks with freshly embedded ones; return how many it has."""
-    session.execute(
-        delete(Chunk).where(
-            Chunk.workspace_id == article.workspace_id, Chunk.article_id == article.id
-        )
-    )
+    session.execute(delete(Chunk).where(Chunk.article_id == article.id))
     pieces = chunk_sections(list(sections))
     vectors = embedder.encode([f"{article.title}. {p.heading}. {p.text}" for p in pieces])
     for position, (piece, vector) in enumerate(zip(pieces, vectors, strict=True)):
@@ -219,12 +216,11 @@ def import_documents(
 
     A re-imported article keeps its id (links to it stay valid) and its AI switch.
     """
+    scope_session(session, workspace_id)
     total_chunks, ids = 0, []
     for done, document in enumerate(documents, start=1):
         source = document.source[:500]
-        article = session.scalar(
-            select(Article).where(Article.workspace_id == workspace_id, Article.source == source)
-        )
+        article = session.scalar(select(Article).where(Article.source == source))
         if article is None:
             article = Article(workspace_id=workspace_id, source=source, ai_enabled=True)
             session.add(article)
@@ -356,11 +352,7 @@ def set_article_ai_enabled(session: Session, *, article_id: str, ai_enabled: boo
 def delete_article(session: Session, *, article_id: str) -> None:
     """Delete an article and its chunks."""
     article = get_article(session, article_id=article_id)
-    session.execute(
-        delete(Chunk).where(
-            Chunk.workspace_id == article.workspace_id, Chunk.article_id == article.id
-        )
-    )
+    session.execute(delete(Chunk).where(Chunk.article_id == article.id))
     session.delete(article)
     session.flush()
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tandem.core.errors import NotFoundError, ValidationError
 from tandem.db.base import utcnow
+from tandem.db.session import scope_session
 from tandem.knowledge.service import training_examples
 from tandem.triage.intent import IntentModel
 from tandem.triage.models import ModelVersion
@@ -82,9 +83,8 @@ def store_model(
     session: Session, *, workspace_id: str, model: IntentModel, activate: bool
 ) -> ModelVersion:
     """Save a trained model as the workspace's next version."""
-    latest = session.scalar(
-        select(func.max(ModelVersion.version)).where(ModelVersion.workspace_id == workspace_id)
-    )
+    scope_session(session, workspace_id)
+    latest = session.scalar(select(func.max(ModelVersion.version)))
     version = ModelVersion(
         workspace_id=workspace_id,
         version=(latest or 0) + 1,
@@ -101,9 +101,8 @@ def store_model(
 
 def activate_version(session: Session, *, workspace_id: str, version: int) -> ModelVersion:
     """Make one version active (any version can be rolled back to); retire the others."""
-    rows = session.scalars(
-        select(ModelVersion).where(ModelVersion.workspace_id == workspace_id)
-    ).all()
+    scope_session(session, workspace_id)
+    rows = session.scalars(select(ModelVersion)).all()
     chosen = next((row for row in rows if row.version == version), None)
     if chosen is None:
         raise NotFoundError(f"no model version {version}")
@@ -117,11 +116,8 @@ def activate_version(session: Session, *, workspace_id: str, version: int) -> Mo
 
 def active_version(session: Session, workspace_id: str) -> ModelVersion | None:
     """Return the workspace's active model version, if it has one."""
-    return session.scalar(
-        select(ModelVersion).where(
-            ModelVersion.workspace_id == workspace_id, ModelVersion.status == "active"
-        )
-    )
+    scope_session(session, workspace_id)
+    return session.scalar(select(ModelVersion).where(ModelVersion.status == "active"))
 
 
 class TriageCache:
@@ -133,10 +129,9 @@ class TriageCache:
 
     def get(self, session: Session, workspace: Workspace) -> Triage:
         """Return the workspace's triage engine, loading its active model if needed."""
+        scope_session(session, workspace.id)
         row = session.execute(
-            select(ModelVersion.id, ModelVersion.version).where(
-                ModelVersion.workspace_id == workspace.id, ModelVersion.status == "active"
-            )
+            select(ModelVersion.id, ModelVersion.version).where(ModelVersion.status == "active")
         ).first()
         settings = workspace.settings or {}
         key = (

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, defer
 from tandem.conversations.service import check_text
 from tandem.core.errors import NotFoundError, TandemError
 from tandem.db.base import utcnow
-from tandem.db.session import transaction
-from tandem.jobs.service import TRAINING_LANE, JobContext, enqueue, heartbeat, register_long_running
+from tandem.db.session import scope_session, transaction
+from tandem.jobs.service import TRAINING_LANE, JobContext, enqueue, heartbeat
 from tandem.triage import flows, service
 from tandem.triage.models import ModelVersion, TrainingRun
 from tandem.workspaces.models import Workspace
@@ -60,9 +60,10 @@ def request_training(
 
 def active_run(session: Session, *, workspace_id: str) -> TrainingRun | None:
     """Return the workspace's queued or running training run, if any."""
+    scope_session(session, workspace_id)
     return session.scalar(
         select(TrainingRun)
-        .where(TrainingRun.workspace_id == workspace_id, TrainingRun.status.in_(ACTIVE_STATUSES))
+        .where(TrainingRun.status.in_(ACTIVE_STATUSES))
         .order_by(TrainingRun.created_at)
         .limit(1)
     )
@@ -179,7 +180,6 @@ class ProgressWriter:
         self.writes += 1
 
 
-@register_long_running(TRAIN_JOB, lane=TRAINING_LANE)
 def run_training_job(context: JobContext, payload: dict[str, Any]) -> None:
     """Train for one run: read, train outside any transaction, then store and activate."""
     run_id, workspace_id = str(payload["run_id"]), str(payload["workspace_id"])
