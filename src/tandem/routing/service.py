@@ -18,6 +18,7 @@ from tandem.conversations.models import Conversation, Message
 from tandem.conversations.state import Action, Status
 from tandem.core.errors import ConflictError, ValidationError
 from tandem.db.base import utcnow
+from tandem.db.session import scope_session
 from tandem.events.service import record
 from tandem.live import notify_conversation
 from tandem.routing import decisions, hours, team
@@ -424,13 +425,8 @@ def queue_overview(session: Session, user: User, now: datetime | None = None) ->
     """Return the console's counts for a user's workspace."""
     now = now or utcnow()
     workspace_id = user.workspace_id
-    rows = list(
-        session.scalars(
-            select(Conversation).where(
-                Conversation.workspace_id == workspace_id, Conversation.status.in_(OPEN)
-            )
-        )
-    )
+    scope_session(session, workspace_id)
+    rows = list(session.scalars(select(Conversation).where(Conversation.status.in_(OPEN))))
     policies = {p.id: p for p in list_sla_policies(session, workspace_id)}
     members = queue_members(session, workspace_id)
     my_queues = {q for q, users in members.items() if user.id in users}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tandem.conversations.models import Conversation
 from tandem.conversations.state import Status
 from tandem.db.base import utcnow
+from tandem.db.session import scope_session
 from tandem.routing import decisions
 from tandem.routing.decisions import Candidate
 from tandem.routing.models import QueueMember
@@ -25,7 +26,8 @@ def lock_candidates(
     session: Session, workspace_id: str, user_ids: Sequence[str] | None
 ) -> list[Candidate]:
     """Return the workspace's active users (or those listed) with their load, row-locked."""
-    query = select(User).where(User.workspace_id == workspace_id, User.is_active.is_(True))
+    scope_session(session, workspace_id)
+    query = select(User).where(User.is_active.is_(True))
     if user_ids is not None:
         query = query.where(User.id.in_(user_ids))
     # Lock the agents (in id order, so concurrent routings cannot deadlock) before counting
@@ -48,10 +50,10 @@ def open_counts(session: Session, workspace_id: str, user_ids: Sequence[str]) ->
     """Return how many conversations in status `human` each user holds."""
     if not user_ids:
         return {}
+    scope_session(session, workspace_id)
     rows = session.execute(
         select(Conversation.assignee_id, func.count())
         .where(
-            Conversation.workspace_id == workspace_id,
             Conversation.status == Status.HUMAN.value,
             Conversation.assignee_id.in_(user_ids),
         )
@@ -62,12 +64,9 @@ def open_counts(session: Session, workspace_id: str, user_ids: Sequence[str]) ->
 
 def queue_candidates(session: Session, workspace_id: str, queue_id: str) -> list[Candidate]:
     """Return who may take a queue's conversations: its members, or the whole team if none."""
+    scope_session(session, workspace_id)
     members = list(
-        session.scalars(
-            select(QueueMember.user_id).where(
-                QueueMember.workspace_id == workspace_id, QueueMember.queue_id == queue_id
-            )
-        )
+        session.scalars(select(QueueMember.user_id).where(QueueMember.queue_id == queue_id))
     )
     # A queue nobody was put on is worked by the whole team.
     return lock_candidates(session, workspace_id, members or None)
@@ -77,10 +76,10 @@ def recent_first_responses(
     session: Session, workspace_id: str, queue_id: str, now: datetime
 ) -> list[float]:
     """Return the queue's recent first-response times in minutes (newest first)."""
+    scope_session(session, workspace_id)
     rows = session.execute(
         select(Conversation.escalated_at, Conversation.first_human_response_at)
         .where(
-            Conversation.workspace_id == workspace_id,
             Conversation.queue_id == queue_id,
             Conversation.first_human_response_at.is_not(None),
             Conversation.escalated_at.is_not(None),
@@ -100,8 +99,8 @@ def waiting_ahead(session: Session, conversation: Conversation) -> int:
     """Return how many waiting conversations of its queue come before this one."""
     # Ahead: waiting in the same queue with a higher priority, or as high and escalated earlier.
     escalated = conversation.escalated_at or utcnow()
+    scope_session(session, conversation.workspace_id)
     query = select(func.count()).where(
-        Conversation.workspace_id == conversation.workspace_id,
         Conversation.queue_id == conversation.queue_id,
         Conversation.status == Status.WAITING_FOR_HUMAN.value,
         Conversation.id != conversation.id,
@@ -142,10 +141,7 @@ def expected_wait(
 def load_snapshot(session: Session, workspace_id: str) -> list[Candidate]:
     """Return the team's load for display (no row locks)."""
     # Read-only view of the team's load (no row locks: the console only displays it).
-    users = list(
-        session.scalars(
-            select(User).where(User.workspace_id == workspace_id, User.is_active.is_(True))
-        )
-    )
+    scope_session(session, workspace_id)
+    users = list(session.scalars(select(User).where(User.is_active.is_(True))))
     loads = open_counts(session, workspace_id, [u.id for u in users])
     return [Candidate(u.id, u.presence, u.capacity, loads.get(u.id, 0), u.is_active) for u in users]
