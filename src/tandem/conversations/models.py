@@ -87,9 +87,7 @@ _state_machine_writing: ContextVar[bool] = ContextVar("state_machine_writing", d
 # Callers (module, function) that still assign `conversation.status` directly and are allowed to
 # until they call apply_transition. Issue 8: conversations/service.py is switched by its owner;
 # then this set is emptied (and tests/architecture/test_status.py's allowlist with it).
-PENDING_STATUS_WRITERS: frozenset[tuple[str, str]] = frozenset(
-    {("tandem.conversations.service", "change_status")}
-)
+PENDING_STATUS_WRITERS: frozenset[tuple[str, str]] = frozenset()
 
 
 def _called_from_pending_writer() -> bool:

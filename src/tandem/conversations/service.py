@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tandem.conversations import state
-from tandem.conversations.models import Conversation, Message
+from tandem.conversations.models import Conversation, Message, apply_transition
 from tandem.conversations.state import Action, Status, Transition
 from tandem.copilot.compliance import ComplianceRules, check_draft, has_blocking, overridable
 from tandem.core.errors import (
@@ -161,7 +161,7 @@ def change_status(
         conversation.resolved_at = now
     elif action is Action.REOPEN:
         conversation.resolved_at = None
-    conversation.status = transition.after.value
+    apply_transition(conversation, transition)
     conversation.updated_at = now
     record(
         session,
@@ -396,6 +396,25 @@ def list_messages(
     if not include_private:
         query = query.where(Message.is_private.is_(False))
     return session.scalars(query).all()
+
+
+def customer_texts(session: Session, conversation_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Return each conversation's customer messages (not notes), oldest first."""
+    texts: dict[str, list[str]] = {}
+    if not conversation_ids:
+        return texts
+    rows = session.execute(
+        select(Message.conversation_id, Message.text)
+        .where(
+            Message.conversation_id.in_(conversation_ids),
+            Message.author == Author.CUSTOMER.value,
+            Message.is_private.is_(False),
+        )
+        .order_by(Message.conversation_id, Message.seq)
+    )
+    for conversation_id, text in rows:
+        texts.setdefault(conversation_id, []).append(text)
+    return texts
 
 
 def list_conversations(

@@ -18,7 +18,6 @@ from tandem.conversations.state import Status
 from tandem.copilot.compliance import ComplianceRules, check_draft
 from tandem.copilot.models import ResolvedCase
 from tandem.db.session import scope_session
-from tandem.jobs.service import register
 from tandem.triage.pipeline import MAX_TRIAGE_CHARS, SIGNAL_EMBEDDER, embed
 
 MAX_QUESTION_CHARS = MAX_TRIAGE_CHARS
@@ -48,7 +47,6 @@ class CaseText:
     language: str | None
 
 
-@register("conversation_resolved")
 def record_resolved_case(session: Session, payload: dict[str, Any]) -> None:
     """Store (or replace) the resolved case of a conversation a human answered."""
     found = session.get(Conversation, payload["conversation_id"])

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tandem.core.errors import ValidationError
-from tandem.db.session import transaction
+from tandem.db.session import scope_session, transaction
 from tandem.demo.seed import DEMO_WORKSPACE, seed_demo
 from tandem.knowledge.bench import temporary_database
 from tandem.triage.flows import Plan, plan_reply
@@ -62,7 +62,10 @@ def run_demo_benchmark(*, questions: Path, progress: Progress | None = None) -> 
             workspace = session.scalar(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))
             assert workspace is not None
         outcomes: list[tuple[str, str, bool, str | None, str]] = []
-        with transaction(factory, workspace.id) as session:
+        # Planning writes nothing: a plain session (closed without commit) rather than a
+        # transaction, so anything written by mistake is thrown away.
+        with factory() as session:
+            scope_session(session, workspace.id)
             for done, (text, label, kind) in enumerate(rows, start=1):
                 plan = plan_reply(session, workspace, text)
                 answered, intent = answered_with(plan)
@@ -70,7 +73,6 @@ def run_demo_benchmark(*, questions: Path, progress: Progress | None = None) -> 
                 outcomes.append((label, kind, answered, intent, action))
                 if progress and (done % 25 == 0 or done == len(rows)):
                     progress("planning replies", done, len(rows))
-            session.rollback()  # nothing should have been written; make sure of it
     return summarise(outcomes)
 
 

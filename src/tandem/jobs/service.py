@@ -53,7 +53,10 @@ _registry: dict[str, Registration] = {}
 
 
 def register(kind: str, *, lane: str = DEFAULT_LANE) -> Callable[[Handler], Handler]:
-    """Register the function that runs jobs of a kind, in one transaction the worker owns."""
+    """Register the function that runs jobs of a kind, in one transaction the worker owns.
+
+    Tandem's own kinds are registered in tandem.jobs.registry.register_all, nowhere else.
+    """
 
     def decorator(func: Handler) -> Handler:
         _registry[kind] = Registration(lane=lane, handler=func)
@@ -79,6 +82,11 @@ def registration(kind: str) -> Registration | None:
     return _registry.get(kind)
 
 
+def registered_kinds() -> dict[str, Registration]:
+    """Return every registered job kind and how it runs."""
+    return dict(_registry)
+
+
 def handler_for(kind: str) -> Handler | None:
     """Return the registered (worker-transaction) handler for a job kind."""
     found = _registry.get(kind)
@@ -87,6 +95,9 @@ def handler_for(kind: str) -> Handler | None:
 
 def lane_of(kind: str) -> str:
     """Return the lane a job kind runs in (unregistered kinds run in the default lane)."""
+    from tandem.jobs.registry import register_all  # its handlers import this module
+
+    register_all()
     found = _registry.get(kind)
     return found.lane if found else DEFAULT_LANE
 

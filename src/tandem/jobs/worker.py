@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tandem.db.base import utcnow
 from tandem.db.session import transaction
 from tandem.jobs import service
+from tandem.jobs.registry import register_all
 
 logger = logging.getLogger(__name__)
 
@@ -22,14 +23,13 @@ Periodic = Callable[[Session, datetime], None]
 _periodic: list[tuple[float, Periodic]] = []
 
 
-def every(seconds: float) -> Callable[[Periodic], Periodic]:
-    """Register a function every worker runs about every `seconds` (it must be idempotent)."""
+def register_periodic(seconds: float, func: Periodic) -> None:
+    """Have every worker run `func` about every `seconds` (it must be idempotent).
 
-    def decorator(func: Periodic) -> Periodic:
+    Tandem's own tasks are registered in tandem.jobs.registry.register_all, nowhere else.
+    """
+    if (seconds, func) not in _periodic:
         _periodic.append((seconds, func))
-        return func
-
-    return decorator
 
 
 def registered_periodic() -> list[tuple[float, Periodic]]:
@@ -53,6 +53,7 @@ class Worker:
         lanes: Sequence[str] | None = None,
         name: str = "tandem-worker",
     ) -> None:
+        register_all()  # every worker, in any process, knows the same job kinds and timers
         self._factory = factory
         self._poll_seconds = poll_seconds
         self._periodic = list(periodic) if periodic is not None else None  # None: the registry

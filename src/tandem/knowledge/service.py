@@ -147,6 +147,19 @@ class ApprovedAnswer:
         return replace(self, title=translation.get("title") or self.title, body=translation["body"])
 
 
+def list_answers(session: Session) -> list[Answer]:
+    """Return the workspace's approved answers, by intent."""
+    return list(session.scalars(select(Answer).order_by(Answer.intent)))
+
+
+def get_answer(session: Session, answer_id: str) -> Answer:
+    """Return one of the workspace's approved answers, or raise NotFoundError."""
+    answer = session.scalar(select(Answer).where(Answer.id == answer_id))
+    if answer is None:
+        raise NotFoundError("answer not found")
+    return answer
+
+
 def approved_answers(session: Session, *, ai_only: bool = True) -> dict[str, ApprovedAnswer]:
     """Return the scoped workspace's approved content keyed by intent (answers win).
 

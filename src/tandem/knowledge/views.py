@@ -18,7 +18,7 @@ from tandem.knowledge import intents, service
 from tandem.knowledge.models import Answer, Article, TrainingExample
 from tandem.triage.embedders import Embedder, get_embedder
 from tandem.triage.pipeline import SIGNAL_EMBEDDER
-from tandem.workspaces.models import Workspace
+from tandem.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 
@@ -50,8 +50,7 @@ def read_uploads(uploads: list[UploadFile]) -> list[tuple[str, bytes]]:
 
 def widget_key(session: Session, workspace_id: str) -> str:
     """Return the workspace's widget key (public article links carry it)."""
-    workspace = session.get(Workspace, workspace_id)
-    return workspace.widget_key if workspace else ""
+    return get_workspace(session, workspace_id).widget_key
 
 
 # --- articles -----------------------------------------------------------------------------------

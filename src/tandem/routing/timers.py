@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from tandem.conversations.models import Conversation
 from tandem.events.service import record
-from tandem.jobs.worker import every
 from tandem.live import notify_conversation
 from tandem.routing import decisions
 from tandem.routing.models import SlaPolicy
@@ -120,6 +119,6 @@ def check_sla_timers(session: Session, now: datetime) -> list[Announcement]:
     return announced
 
 
-@every(CHECK_EVERY_SECONDS)
-def _periodic_sla_check(session: Session, now: datetime) -> None:
+def periodic_sla_check(session: Session, now: datetime) -> None:
+    """Announce due SLA milestones (every CHECK_EVERY_SECONDS; see tandem.jobs.registry)."""
     check_sla_timers(session, now)

@@ -10,14 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from tandem.config import get_settings
 from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation, Message
 from tandem.conversations.service import Author
 from tandem.conversations.state import Status
 from tandem.db.session import scope_session
 from tandem.handoff import service as handoff
-from tandem.jobs.service import register
 from tandem.knowledge.grounded import find_grounded_answer
 from tandem.knowledge.models import TrainingExample
 from tandem.knowledge.service import ApprovedAnswer, approved_answers, retriever_cache
@@ -277,7 +275,6 @@ def preview_message(session: Session, *, workspace: Workspace, text: str) -> dic
     return plan_reply(session, workspace, text).as_dict()
 
 
-@register("process_customer_message")
 def process_customer_message(session: Session, payload: dict[str, Any]) -> None:
     """Triage a customer message; while the AI owns the conversation, answer, reply or escalate."""
     message = session.get(Message, payload["message_id"])
@@ -386,7 +383,7 @@ def _post_reply(session: Session, conversation: Conversation, plan: Plan) -> Non
         conversation,
         author=Author.AI,
         text=reply.text,
-        max_chars=max(get_settings().max_message_chars, len(reply.text)),
+        max_chars=len(reply.text),  # the desk's own text; the length limit is for people
         meta={
             "action": decision.action.value,
             "reasons": [r.value for r in decision.reasons],

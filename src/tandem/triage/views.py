@@ -10,13 +10,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from tandem.api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
-from tandem.core.errors import NotFoundError
 from tandem.triage import training
 from tandem.workspaces.ai_settings import change_ai_settings, workspace_ai_settings
-from tandem.workspaces.models import Workspace
+from tandem.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/api/v1/ai", tags=["ai"])
 
@@ -70,19 +68,12 @@ class AiSettingsIn(BaseModel):
     precision_target: float | None = Field(None, description="e.g. 0.95 (applies from next run)")
 
 
-def _workspace(session: Session, workspace_id: str) -> Workspace:
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None:
-        raise NotFoundError("workspace not found")
-    return workspace
-
-
 @router.post("/train", status_code=202, response_model=TrainingRunOut)
 def start_training(principal: AdminPrincipal, session: SessionDep) -> dict[str, Any]:
     """Retrain the intent model in the background (returns the run already going, if any)."""
     run = training.request_training(
         session,
-        workspace=_workspace(session, principal.workspace_id),
+        workspace=get_workspace(session, principal.workspace_id),
         requested_by=principal.user.id,
     )
     return training.run_as_dict(run)
@@ -122,7 +113,7 @@ def preview(
     """Show what the AI would do with a message: triage, decision, reply (nothing is stored)."""
     return training.preview(
         session,
-        workspace=_workspace(session, principal.workspace_id),
+        workspace=get_workspace(session, principal.workspace_id),
         text=body.text,
         max_chars=settings.max_message_chars,
     )
@@ -131,7 +122,7 @@ def preview(
 @router.get("/settings")
 def get_ai_settings(principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
     """Show the assistant's name, AI notice per language, language rules and precision target."""
-    return workspace_ai_settings(_workspace(session, principal.workspace_id)).as_dict()
+    return workspace_ai_settings(get_workspace(session, principal.workspace_id)).as_dict()
 
 
 @router.put("/settings")
@@ -141,7 +132,7 @@ def put_ai_settings(
     """Change the assistant's persona and rules (only the fields sent)."""
     changed = change_ai_settings(
         session,
-        workspace=_workspace(session, principal.workspace_id),
+        workspace=get_workspace(session, principal.workspace_id),
         changes=body.model_dump(exclude_unset=True),
     )
     return changed.as_dict()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.orm import Session
 
 from tandem.api.deps import (
     SESSION_COOKIE,
@@ -14,10 +15,14 @@ from tandem.api.deps import (
     SessionDep,
     SettingsDep,
 )
+from tandem.api.login_limit import authenticate_limited
+from tandem.core.errors import ConflictError, NotFoundError
 from tandem.core.security import csrf_token_for
+from tandem.db.base import utcnow
 from tandem.db.session import scope_session
-from tandem.users import service
-from tandem.users.models import Role, TokenKind, User
+from tandem.users import service, totp
+from tandem.users.models import ApiToken, Role, TokenKind, TokenScope, User
+from tandem.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/api/v1", tags=["auth & users"])
 
@@ -29,6 +34,9 @@ class LoginIn(BaseModel):
 
     email: str = Field(max_length=254)
     password: str = Field(max_length=1000)
+    totp: str | None = Field(
+        None, max_length=12, description="The authenticator code, for users with two-factor on."
+    )
 
 
 class UserOut(BaseModel):
@@ -40,6 +48,7 @@ class UserOut(BaseModel):
     name: str
     role: str
     is_active: bool
+    two_factor: bool = False
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -51,6 +60,7 @@ class UserOut(BaseModel):
             name=user.name,
             role=user.role,
             is_active=user.is_active,
+            two_factor=user.has_totp,
         )
 
 
@@ -59,14 +69,28 @@ class LoginOut(BaseModel):
 
     user: UserOut
     csrf_token: str
+    two_factor_setup_required: bool = Field(
+        False, description="The workspace requires two-factor login for admins: set it up."
+    )
 
 
 class TokenIn(BaseModel):
-    """A name for a new API token."""
+    """A new API token: a name, what it may do, and optionally when it expires."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
+    scope: TokenScope = Field(
+        TokenScope.FULL, description="full: what its user may do; read: only GET and HEAD."
+    )
+    expires_at: datetime | None = Field(None, description="When it stops working (UTC if naive).")
+    expires_in_days: int | None = Field(None, ge=1, le=3650, description="Or: lifetime in days.")
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> TokenIn:
+        if self.expires_at is not None and self.expires_in_days is not None:
+            raise ValueError("give expires_at or expires_in_days, not both")
+        return self
 
 
 class TokenOut(BaseModel):
@@ -75,6 +99,69 @@ class TokenOut(BaseModel):
     id: str
     name: str
     token: str
+    scope: TokenScope
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class TokenInfoOut(BaseModel):
+    """An API token as listed (never its secret)."""
+
+    id: str
+    name: str
+    scope: TokenScope
+    user_id: str
+    user_email: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    expired: bool
+
+    @classmethod
+    def of(cls, token: ApiToken, owner: User) -> TokenInfoOut:
+        """Build from a stored token and its owner."""
+        return cls(
+            id=token.id,
+            name=token.name,
+            scope=TokenScope(token.scope),
+            user_id=owner.id,
+            user_email=owner.email,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            expires_at=token.expires_at,
+            expired=token.expires_at is not None and token.expires_at <= utcnow(),
+        )
+
+
+class TwoFactorOut(BaseModel):
+    """The caller's two-factor login state."""
+
+    enabled: bool
+    pending: bool = Field(description="Set-up started, waiting for a code to confirm it.")
+    required: bool = Field(description="The workspace requires it for this user's role.")
+
+
+class TwoFactorSetupOut(BaseModel):
+    """A new TOTP secret to add to an authenticator app, then confirm with a code."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class CodeIn(BaseModel):
+    """A 6-digit authenticator code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=6, max_length=12)
+
+
+class SecuritySettingsBody(BaseModel):
+    """The workspace's login rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require_admin_two_factor: bool
 
 
 class UserIn(BaseModel):
@@ -90,10 +177,19 @@ class UserIn(BaseModel):
 
 @router.post("/auth/login", response_model=LoginOut)
 def login(
-    body: LoginIn, response: Response, session: SessionDep, settings: SettingsDep
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> LoginOut:
-    """Check credentials and start a browser session (HttpOnly cookie); the user is online."""
-    user = service.authenticate(session, email=body.email, password=body.password)
+    """Check credentials and start a browser session (HttpOnly cookie); the user is online.
+
+    Repeated failures answer 429 with Retry-After (limits per address+email and per email).
+    """
+    user = authenticate_limited(
+        request, session, email=body.email, password=body.password, totp_code=body.totp
+    )
     issued = service.start_session(
         session, user=user, lifetime=timedelta(days=settings.session_days)
     )
@@ -107,7 +203,9 @@ def login(
         path="/",
     )
     return LoginOut(
-        user=UserOut.of(user), csrf_token=csrf_token_for(settings.secret_key, issued.token)
+        user=UserOut.of(user),
+        csrf_token=csrf_token_for(settings.secret_key, issued.token),
+        two_factor_setup_required=totp.needs_setup(session, user),
     )
 
 
@@ -132,9 +230,128 @@ def me(principal: CurrentPrincipal, settings: SettingsDep) -> LoginOut:
 
 @router.post("/tokens", status_code=201, response_model=TokenOut)
 def create_token(body: TokenIn, principal: CurrentPrincipal, session: SessionDep) -> TokenOut:
-    """Create an API token for integrations, acting as the caller."""
-    issued = service.issue_token(session, user=principal.user, kind=TokenKind.API, name=body.name)
-    return TokenOut(id=issued.record.id, name=body.name, token=issued.token)
+    """Create an API token for integrations, acting as the caller (read-only or full)."""
+    expires_at = body.expires_at
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    issued = service.issue_token(
+        session,
+        user=principal.user,
+        kind=TokenKind.API,
+        name=body.name,
+        scope=body.scope,
+        expires_at=expires_at,
+        lifetime=timedelta(days=body.expires_in_days) if body.expires_in_days else None,
+    )
+    record = issued.record
+    return TokenOut(
+        id=record.id,
+        name=record.name,
+        token=issued.token,
+        scope=TokenScope(record.scope),
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+    )
+
+
+@router.get("/tokens", response_model=list[TokenInfoOut])
+def list_tokens(principal: CurrentPrincipal, session: SessionDep) -> list[TokenInfoOut]:
+    """List API tokens: the caller's own, or the whole workspace's for admins."""
+    mine = None if principal.role.includes(Role.ADMIN) else principal.user
+    return [TokenInfoOut.of(t, owner) for t, owner in service.list_api_tokens(session, user=mine)]
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: str, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """Revoke an API token (one's own; admins: any in the workspace). It stops working at once."""
+    service.revoke_api_token(session, token_id, by=principal.user)
+    return Response(status_code=204)
+
+
+# --- two-factor login -------------------------------------------------------------------------
+
+
+def _admin_rule(session: Session, user: User) -> bool:
+    """Return whether the workspace requires two-factor login of this user (an admin)."""
+    workspace = get_workspace(session, user.workspace_id)
+    is_admin = Role(user.role).includes(Role.ADMIN)
+    return is_admin and workspace is not None and totp.admin_two_factor_required(workspace.settings)
+
+
+def _two_factor_state(session: Session, user: User, secret_key: str) -> TwoFactorOut:
+    return TwoFactorOut(
+        enabled=user.has_totp,
+        pending=totp.pending_enrolment(user, secret_key=secret_key) is not None,
+        required=_admin_rule(session, user),
+    )
+
+
+@router.get("/me/two-factor", response_model=TwoFactorOut)
+def two_factor_state(
+    principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> TwoFactorOut:
+    """Say whether the caller's two-factor login is on, being set up, or required."""
+    return _two_factor_state(session, principal.user, settings.secret_key)
+
+
+@router.post("/me/two-factor", status_code=201, response_model=TwoFactorSetupOut)
+def start_two_factor(
+    principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> TwoFactorSetupOut:
+    """Start setting up two-factor login: add the secret to an app, then confirm with a code."""
+    enrolment = totp.begin_enrolment(session, principal.user, secret_key=settings.secret_key)
+    return TwoFactorSetupOut(secret=enrolment.secret, otpauth_uri=enrolment.uri)
+
+
+@router.post("/me/two-factor/confirm", response_model=TwoFactorOut)
+def confirm_two_factor(
+    body: CodeIn, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> TwoFactorOut:
+    """Switch two-factor login on with a code from the app."""
+    totp.confirm_enrolment(session, principal.user, secret_key=settings.secret_key, code=body.code)
+    return _two_factor_state(session, principal.user, settings.secret_key)
+
+
+@router.post("/me/two-factor/disable", response_model=TwoFactorOut)
+def disable_two_factor(
+    body: CodeIn, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> TwoFactorOut:
+    """Switch the caller's two-factor login off (needs a current code)."""
+    if _admin_rule(session, principal.user):
+        raise ConflictError("this workspace requires two-factor login for admins")
+    totp.disable(session, principal.user, secret_key=settings.secret_key, code=body.code)
+    return _two_factor_state(session, principal.user, settings.secret_key)
+
+
+@router.delete("/users/{user_id}/two-factor", status_code=204)
+def reset_two_factor(user_id: str, principal: AdminPrincipal, session: SessionDep) -> Response:
+    """Switch a team member's two-factor login off, e.g. after a lost phone (admins only)."""
+    totp.reset(session, service.get_user(session, user_id))
+    return Response(status_code=204)
+
+
+@router.get("/security/settings", response_model=SecuritySettingsBody)
+def read_security_settings(
+    principal: CurrentPrincipal, session: SessionDep
+) -> SecuritySettingsBody:
+    """Return the workspace's login rules."""
+    workspace = get_workspace(session, principal.workspace_id)
+    stored = workspace.settings if workspace else None
+    return SecuritySettingsBody(require_admin_two_factor=totp.admin_two_factor_required(stored))
+
+
+@router.put("/security/settings", response_model=SecuritySettingsBody)
+def write_security_settings(
+    body: SecuritySettingsBody, principal: AdminPrincipal, session: SessionDep
+) -> SecuritySettingsBody:
+    """Require (or stop requiring) two-factor login for admins; you need it on yourself first."""
+    workspace = get_workspace(session, principal.workspace_id)
+    if workspace is None:
+        raise NotFoundError("workspace not found")
+    required = totp.set_admin_two_factor_required(
+        session, workspace, required=body.require_admin_two_factor, by=principal.user
+    )
+    return SecuritySettingsBody(require_admin_two_factor=required)
 
 
 @router.get("/users", response_model=list[UserOut])

@@ -1,4 +1,5 @@
-"""Admin pages: queues and members, agents, SLA policies, and what the AI may do.
+"""Admin pages: queues and members, agents, SLA policies, what the AI may do, API tokens and
+the two-factor rule, and the audit log.
 
 Admins manage everything here; supervisors may see the queues and change their members.
 Every form re-renders its section with a readable message when a value is not acceptable.
@@ -8,28 +9,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tandem.api.deps import Principal, SessionDep, SettingsDep
 from tandem.config import Settings
-from tandem.core.errors import NotFoundError, TandemError, ValidationError
-from tandem.knowledge.models import Answer
-from tandem.knowledge.service import upsert_answer
+from tandem.core.errors import TandemError, ValidationError
+from tandem.db.base import utcnow
+from tandem.events import service as audit_log
+from tandem.knowledge.service import get_answer, list_answers, upsert_answer
 from tandem.routing import admin as routing_admin
 from tandem.routing.hours import DAY_NAMES
 from tandem.users import service as users
-from tandem.users.models import Role, User
+from tandem.users import totp
+from tandem.users.models import Role, TokenKind, TokenScope
+from tandem.users.service import list_users
 from tandem.web.ai_presenter import teach_context
 from tandem.web.auth import ConsoleAdmin, ConsoleRoute, ConsoleSupervisor, page_csrf
 from tandem.web.templating import render
 from tandem.workspaces.models import Workspace
-from tandem.workspaces.service import update_settings
+from tandem.workspaces.service import get_workspace, update_settings
 
 router = APIRouter(prefix="/console/admin", route_class=ConsoleRoute)
 
@@ -113,7 +117,7 @@ def admin_home(principal: ConsoleSupervisor) -> Response:
 
 def _queues_context(session: Session, principal: Principal) -> dict[str, Any]:
     workspace_id = principal.workspace_id
-    team = list(session.scalars(select(User).order_by(User.name)))
+    team = sorted(list_users(session), key=lambda u: u.name)
     return {
         "queues": routing_admin.list_queues(session, workspace_id),
         "members": routing_admin.queue_members(session, workspace_id),
@@ -442,10 +446,7 @@ def update_policy(
 
 
 def _workspace(session: Session, principal: Principal) -> Workspace:
-    workspace = session.get(Workspace, principal.workspace_id)
-    if workspace is None:
-        raise NotFoundError("workspace not found")
-    return workspace
+    return get_workspace(session, principal.workspace_id)
 
 
 def _hours_rows(schedule: dict[str, Any] | None) -> list[dict[str, str]]:
@@ -464,7 +465,7 @@ def _ai_context(session: Session, principal: Principal) -> dict[str, Any]:
     routing = routing_admin.read_routing_settings(settings).as_dict()
     hours = routing.get("business_hours")
     return {
-        "answers": list(session.scalars(select(Answer).order_by(Answer.intent))),
+        "answers": list_answers(session),
         "precision_target": float(settings.get("precision_target", DEFAULT_PRECISION_TARGET)),
         "settings_allow_list": settings.get("ai_allowed_intents"),
         "auto_assign": bool(routing.get("auto_assign", True)),
@@ -495,9 +496,7 @@ def set_ai_allowed(
     """Allow or forbid the AI to answer one intent with its approved answer."""
 
     def change() -> str:
-        answer = session.scalar(select(Answer).where(Answer.id == answer_id))
-        if answer is None:
-            raise NotFoundError("answer not found")
+        answer = get_answer(session, answer_id)
         upsert_answer(
             session,
             workspace_id=principal.workspace_id,
@@ -591,3 +590,145 @@ def set_routing(
     return _form_result(
         request, session, "admin/_ai.html", lambda: _ai_context(session, principal), change
     )
+
+
+# --- API tokens and the two-factor rule -------------------------------------------------------
+
+
+def _tokens_context(session: Session, principal: Principal) -> dict[str, Any]:
+    workspace = _workspace(session, principal)
+    return {
+        "tokens": users.list_api_tokens(session),
+        "now": utcnow(),
+        "scopes": [s.value for s in TokenScope],
+        "require_admin_two_factor": totp.admin_two_factor_required(workspace.settings),
+        "me_has_totp": principal.user.has_totp,
+        "new_token": None,
+    }
+
+
+@router.get("/tokens")
+def tokens_page(
+    request: Request, principal: ConsoleAdmin, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """List the workspace's API tokens (name, scope, owner, created, last used, expiry)."""
+    context = {**_base(principal, settings, "tokens"), **_tokens_context(session, principal)}
+    return render(request, "admin/tokens.html", {**context, "form": {}})
+
+
+@router.post("/tokens")
+def create_token(
+    request: Request,
+    principal: ConsoleAdmin,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=100)] = "",
+    scope: Annotated[str, Form(max_length=10)] = TokenScope.FULL.value,
+    expires_in_days: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Create an API token acting as the admin; its secret is shown once, in the response."""
+    issued: list[users.IssuedToken] = []
+
+    def change() -> str:
+        if not name.strip():
+            raise ValidationError("give the token a name, e.g. the integration that uses it")
+        try:
+            token_scope = TokenScope(scope)
+        except ValueError as exc:
+            raise ValidationError("scope must be full or read") from exc
+        days = parse_int(expires_in_days, "Expires in (days)", 1, 3650) if expires_in_days else 0
+        issued.append(
+            users.issue_token(
+                session,
+                user=principal.user,
+                kind=TokenKind.API,
+                name=name,
+                scope=token_scope,
+                lifetime=timedelta(days=days) if days else None,
+            )
+        )
+        return f"Token “{name.strip()}” created. Copy it now: it is not shown again."
+
+    def context() -> dict[str, Any]:
+        shown = issued[0].token if issued else None
+        return {**_tokens_context(session, principal), "new_token": shown}
+
+    form = {"name": name, "scope": scope, "expires_in_days": expires_in_days}
+    response = _form_result(request, session, "admin/_tokens.html", context, change, form)
+    response.headers["Cache-Control"] = "no-store"  # the one response holding the secret
+    return response
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(
+    token_id: str, request: Request, principal: ConsoleAdmin, session: SessionDep
+) -> Response:
+    """Revoke an API token; it stops working at once."""
+
+    def change() -> str:
+        record = users.revoke_api_token(session, token_id, by=principal.user)
+        return f"Token “{record.name}” revoked."
+
+    return _form_result(
+        request, session, "admin/_tokens.html", lambda: _tokens_context(session, principal), change
+    )
+
+
+@router.post("/security")
+def set_security(
+    request: Request,
+    principal: ConsoleAdmin,
+    session: SessionDep,
+    require_admin_two_factor: Checkbox = None,
+) -> Response:
+    """Require (or stop requiring) two-factor login for admins."""
+
+    def change() -> str:
+        required = totp.set_admin_two_factor_required(
+            session,
+            _workspace(session, principal),
+            required=require_admin_two_factor is not None,
+            by=principal.user,
+        )
+        return "Admins must use two-factor login." if required else "Two-factor login is optional."
+
+    return _form_result(
+        request, session, "admin/_tokens.html", lambda: _tokens_context(session, principal), change
+    )
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 50
+ADMIN_CHANGES = "admin"  # the filter value for "every admin change"
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    principal: ConsoleAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+    type: Annotated[str, Query(max_length=50)] = "",
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    """Show the audit log, newest first: who changed what and when, filtered by type."""
+    page = audit_log.list_events(
+        session,
+        types=[type] if type and type != ADMIN_CHANGES else (),
+        admin_only=type == ADMIN_CHANGES,
+        before=before,
+        limit=AUDIT_PAGE_SIZE,
+    )
+    names = {member.id: member for member in users.list_users(session)}
+    context = {
+        **_base(principal, settings, "audit"),
+        "events": page.events,
+        "actors": names,
+        "types": audit_log.event_types(session),
+        "admin_filter": ADMIN_CHANGES,
+        "selected_type": type,
+        "next_before": page.next_before,
+        "is_first_page": before is None,
+        "is_admin_event": audit_log.is_admin_event,
+    }
+    return render(request, "admin/audit.html", context)

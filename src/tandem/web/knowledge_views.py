@@ -22,7 +22,7 @@ from tandem.users.models import Role
 from tandem.web.admin_views import Checkbox, _base, _form_result
 from tandem.web.auth import ConsoleAdmin, ConsoleRoute, ConsoleSupervisor
 from tandem.web.templating import render
-from tandem.workspaces.models import Workspace
+from tandem.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/console/admin", route_class=ConsoleRoute)
 
@@ -267,8 +267,8 @@ def delete_article(
 
 
 def _languages(session: Session, principal: Principal) -> list[str]:
-    workspace = session.get(Workspace, principal.workspace_id)
-    return list(((workspace.settings if workspace else None) or {}).get("languages") or ["en"])
+    workspace = get_workspace(session, principal.workspace_id)
+    return list((workspace.settings or {}).get("languages") or ["en"])
 
 
 def _intents_context(

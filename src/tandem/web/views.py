@@ -9,35 +9,41 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tandem.api.deps import SESSION_COOKIE, Principal, SessionDep, SettingsDep
+from tandem.api.login_limit import authenticate_limited
 from tandem.config import Settings
 from tandem.conversations import service as conversations
-from tandem.conversations.models import Conversation, Message
-from tandem.conversations.service import Author
-from tandem.core.errors import AuthenticationError, PermissionDeniedError, ValidationError
+from tandem.conversations.models import Conversation
+from tandem.core.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ValidationError,
+)
 from tandem.db.base import utcnow
-from tandem.handoff.models import HandoffPacket
+from tandem.handoff import service as handoff
 from tandem.live import get_broker
 from tandem.live.broker import workspace_channel
 from tandem.live.sse import KEEPALIVE_SECONDS, format_event
+from tandem.routing import admin as routing_admin
 from tandem.routing import service as routing
-from tandem.routing.models import Queue, SlaPolicy
 from tandem.users import service as users
-from tandem.users.models import Role, User
-from tandem.web import admin_views, ai_views, conversation_views, knowledge_views
+from tandem.users.models import Role
+from tandem.users.totp import TotpRequiredError
+from tandem.users.totp import needs_setup as totp_setup_needed
+from tandem.web import account_views, admin_views, ai_views, conversation_views, knowledge_views
 from tandem.web.auth import (
     HOME_PATH,
     LOGIN_NONCE_COOKIE,
     LOGIN_PATH,
+    TWO_FACTOR_PATH,
     ConsoleRoute,
     ConsoleUser,
     is_htmx,
     login_form_is_genuine,
     login_form_token,
-    login_throttle,
     new_login_nonce,
     page_csrf,
     safe_next,
@@ -59,6 +65,7 @@ router.include_router(conversation_views.router)
 router.include_router(admin_views.router)
 router.include_router(knowledge_views.router)
 router.include_router(ai_views.router)
+router.include_router(account_views.router)
 
 PRESENCES = ("online", "away", "offline")
 QUEUE_LIMIT = 200
@@ -89,6 +96,7 @@ def _login_page(
     email: str = "",
     error: str | None = None,
     status_code: int = 200,
+    need_code: bool = False,
 ) -> Response:
     nonce = new_login_nonce()
     response = render(
@@ -99,6 +107,7 @@ def _login_page(
             "next_path": next_path,
             "email": email,
             "error": error,
+            "need_code": need_code,  # two-factor: ask for the authenticator code too
         },
         status_code=status_code,
     )
@@ -130,6 +139,7 @@ def login(
     password: Annotated[str, Form(max_length=1000)] = "",
     form_token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=2000)] = HOME_PATH,
+    totp: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     """Check credentials, start a session cookie and go to the console."""
     next_path = safe_next(next)
@@ -142,34 +152,45 @@ def login(
             error="This login form expired or did not come from this site. Please try again.",
             status_code=403,
         )
-    throttle = login_throttle(request)
-    key = (request.client.host if request.client else "?", email.strip().lower())
-    wait = throttle.retry_after(key)
-    if wait:
+    try:
+        user = authenticate_limited(
+            request, session, email=email, password=password, totp_code=totp or None
+        )
+    except RateLimitedError as exc:
+        wait = exc.retry_after
         response = _login_page(
             request,
             settings,
             next_path=next_path,
             email=email,
-            error=f"Too many failed attempts. Try again in {max(wait // 60, 1)} minute(s).",
+            error=f"Too many failed attempts. Try again in {max(-(-wait // 60), 1)} minute(s).",
             status_code=429,
         )
         response.headers["Retry-After"] = str(wait)
         return response
-    try:
-        user = users.authenticate(session, email=email, password=password)
-    except AuthenticationError:
-        throttle.failed(key)
+    except TotpRequiredError:
         return _login_page(
             request,
             settings,
             next_path=next_path,
             email=email,
-            error="Wrong email or password.",
+            error="Enter your password and the 6-digit code from your authenticator app.",
             status_code=401,
+            need_code=True,
         )
-    throttle.succeeded(key)
+    except AuthenticationError:
+        return _login_page(
+            request,
+            settings,
+            next_path=next_path,
+            email=email,
+            error="Wrong email, password or code." if totp else "Wrong email or password.",
+            status_code=401,
+            need_code=bool(totp),
+        )
     issued = users.start_session(session, user=user, lifetime=timedelta(days=settings.session_days))
+    if totp_setup_needed(session, user):
+        next_path = TWO_FACTOR_PATH  # the workspace requires two-factor login for admins
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -213,40 +234,6 @@ def _parse_tab(tab: str | None) -> Tab:
         raise ValidationError(f"unknown tab {tab!r}; use waiting, mine or all") from exc
 
 
-def _customer_texts(session: Session, ids: Sequence[str]) -> dict[str, list[str]]:
-    """Return each conversation's customer messages, oldest first."""
-    texts: dict[str, list[str]] = {}
-    if not ids:
-        return texts
-    rows = session.execute(
-        select(Message.conversation_id, Message.text)
-        .where(
-            Message.conversation_id.in_(ids),
-            Message.author == Author.CUSTOMER.value,
-            Message.is_private.is_(False),
-        )
-        .order_by(Message.conversation_id, Message.seq)
-    )
-    for conversation_id, text in rows:
-        texts.setdefault(conversation_id, []).append(text)
-    return texts
-
-
-def _packet_data(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Return each conversation's latest handoff packet data."""
-    latest: dict[str, dict[str, Any]] = {}
-    if not ids:
-        return latest
-    rows = session.execute(
-        select(HandoffPacket.conversation_id, HandoffPacket.data)
-        .where(HandoffPacket.conversation_id.in_(ids))
-        .order_by(HandoffPacket.created_at, HandoffPacket.id)
-    )
-    for conversation_id, data in rows:
-        latest[conversation_id] = data or {}  # later rows are newer
-    return latest
-
-
 def queue_rows(session: Session, principal: Principal, tab: Tab) -> list[QueueRow]:
     """Return the rows of one tab of the queue, most urgent first."""
     found: Sequence[Conversation] = conversations.list_conversations(
@@ -256,14 +243,14 @@ def queue_rows(session: Session, principal: Principal, tab: Tab) -> list[QueueRo
         limit=QUEUE_LIMIT,
     )
     now = utcnow()
-    packets = _packet_data(session, [c.id for c in found])
+    packets = handoff.latest_packet_data(session, [c.id for c in found])
     # Messages are read only for rows the packet or a subject does not already describe.
-    texts = _customer_texts(
+    texts = conversations.customer_texts(
         session, [c.id for c in found if not (packets.get(c.id, {}).get("need") or c.subject)]
     )
-    queue_names = {q.id: q.name for q in session.scalars(select(Queue))}
-    policies = {p.id: p for p in session.scalars(select(SlaPolicy))}
-    user_names = {u.id: u.name for u in session.scalars(select(User))}
+    queue_names = {q.id: q.name for q in routing_admin.list_queues(session, principal.workspace_id)}
+    policies = {p.id: p for p in routing_admin.list_sla_policies(session, principal.workspace_id)}
+    user_names = {u.id: u.name for u in users.list_users(session)}
     rows = [
         queue_row(
             c,

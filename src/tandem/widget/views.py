@@ -91,7 +91,6 @@ def start_conversation(
         customer_name=(customer.name or "").strip() or None,
         customer_email=email,
     )
-    session.commit()
     return StartOut(
         conversation_id=started.conversation.id,
         customer_token=started.customer_token,
@@ -117,8 +116,7 @@ def post_message(
         text=body.text,
         max_chars=settings.max_message_chars,
     )
-    # Durable before acknowledged: the 201 is only sent once this commit has succeeded.
-    session.commit()
+    # Durable before acknowledged: SessionDep commits before the 201 is sent.
     return MessageOut.of(message)
 
 
@@ -144,7 +142,6 @@ def request_handoff(
             max_chars=settings.max_message_chars,
         )
     request_human(session, conversation, trigger="customer", actor_id=None)
-    session.commit()
     return HandoffOut(conversation_id=conversation.id, status=conversation.status)
 
 
