@@ -74,6 +74,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         auto_migrate=False,
+        cookie_secure=False,  # the test clients speak plain http://
     )
 
 

@@ -11,15 +11,23 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tandem import __version__
+from tandem.api.docs import install_docs
 from tandem.api.errors import install_error_handlers
-from tandem.api.middleware import BodySizeLimit, ConsoleSecurityHeaders
+from tandem.api.login_limit import LoginLimiter
+from tandem.api.middleware import (
+    BodySizeLimit,
+    ConsoleSecurityHeaders,
+    RejectInvalidText,
+    StrictTransportSecurity,
+)
 from tandem.config import Settings, get_settings
 from tandem.conversations.views import router as conversations_router
-from tandem.copilot import cases as _copilot_cases  # noqa: F401 - registers conversation_resolved
 from tandem.copilot.views import router as copilot_router
 from tandem.db.migrate import upgrade
 from tandem.db.session import get_engine, session_factory
+from tandem.events.views import router as audit_router
 from tandem.handoff.views import router as handoff_router
+from tandem.jobs.registry import register_all
 from tandem.jobs.service import DEFAULT_LANE, TRAINING_LANE
 from tandem.jobs.worker import Worker
 from tandem.knowledge.page import router as help_page_router
@@ -28,8 +36,6 @@ from tandem.knowledge.views import router as knowledge_router
 from tandem.live import set_broker
 from tandem.live.broker import make_broker
 from tandem.routing.views import router as routing_router
-from tandem.triage import flows as _flows  # noqa: F401 - registers the message job handler
-from tandem.triage import training as _training  # noqa: F401 - registers the training job
 from tandem.triage.pipeline import warm_up
 from tandem.triage.views import router as ai_router
 from tandem.users.views import router as users_router
@@ -51,6 +57,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     if settings.auto_migrate:
         upgrade(url)
     factory = session_factory(get_engine(url))
+    register_all()  # job handlers and timers: one explicit list (tandem.jobs.registry)
     broker = make_broker(settings.redis_url)
     set_broker(broker)
     worker = Worker(factory, lanes=[DEFAULT_LANE])
@@ -80,12 +87,18 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         version=__version__,
         description="Human + AI customer-support desk. The widget API is a stable public contract.",
         lifespan=lifespan,
+        # /docs and /redoc are served from local assets by install_docs (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.session_factory = factory
     app.state.worker = worker
     app.state.training_worker = training_worker
+    app.state.login_limiter = LoginLimiter.from_settings(settings)
     install_error_handlers(app)
+    # Innermost (added first): its 400s still get CORS headers and the body-size cap.
+    app.add_middleware(RejectInvalidText)
     # The widget is embedded on customers' own sites, so its API is called cross-origin.
     # No credentials: the widget uses bearer tokens, and team cookies never go cross-site.
     app.add_middleware(
@@ -96,6 +109,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         allow_headers=["Authorization", "Content-Type", "X-Tandem-Widget-Key", "Last-Event-ID"],
     )
     app.add_middleware(ConsoleSecurityHeaders)
+    if settings.cookie_secure and settings.hsts_seconds:
+        app.add_middleware(StrictTransportSecurity, max_age=settings.hsts_seconds)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_message_chars * 4 + 64_000,
@@ -104,6 +119,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(widget_router)
     app.include_router(widget_page_router)
     app.include_router(users_router)
+    app.include_router(audit_router)
     app.include_router(conversations_router)
     app.include_router(handoff_router)
     app.include_router(routing_router)
@@ -113,6 +129,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(help_page_router)
     app.include_router(console_router)
     mount_static(app)
+    install_docs(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -28,17 +28,38 @@ class Settings(BaseSettings):
         DEV_SECRET, description="Signs CSRF tokens; must be a real secret outside development."
     )
     redis_url: str | None = Field(
-        None, description="Redis URL for live-update fan-out across processes (optional)."
+        None,
+        description="Redis URL shared by several processes: live-update fan-out and login "
+        "limits (optional; in-process without it).",
     )
     max_message_chars: int = Field(
         10_000, description="Longest customer or agent message accepted."
     )
     session_days: int = Field(14, description="How long an agent's login session lasts.")
-    cookie_secure: bool = Field(False, description="Mark session cookies Secure (behind HTTPS).")
+    cookie_secure: bool = Field(
+        True,
+        description="Mark cookies Secure (sent over HTTPS only) and send HSTS. Set false only "
+        "to develop over plain http://; production refuses to start with it off.",
+    )
+    hsts_seconds: int = Field(
+        365 * 86400,
+        ge=0,
+        description="max-age of the Strict-Transport-Security header sent when cookies are "
+        "secure (0: no header).",
+    )
+    login_attempts_per_address: int = Field(
+        5, ge=1, description="Failed logins allowed per (client address, email) per window."
+    )
+    login_attempts_per_account: int = Field(
+        20, ge=1, description="Failed logins allowed per email across all addresses per window."
+    )
+    login_window_seconds: int = Field(
+        300, ge=1, description="The window of the login limits, in seconds."
+    )
     auto_migrate: bool = Field(True, description="Run database migrations when the app starts.")
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> Settings:
+    def _refuse_insecure_production(self) -> Settings:
         if self.environment == "production" and (
             self.secret_key == DEV_SECRET or len(self.secret_key) < 32
         ):
@@ -46,6 +67,12 @@ class Settings(BaseSettings):
                 "TANDEM_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production, e.g. the output of: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        if self.environment == "production" and not self.cookie_secure:
+            raise ValueError(
+                "TANDEM_COOKIE_SECURE=false is for developing over plain http:// only; in "
+                "production serve Tandem over HTTPS (directly or behind a TLS proxy) and keep "
+                "secure cookies, or run with TANDEM_ENVIRONMENT=development"
             )
         return self
 

@@ -117,6 +117,7 @@ def help_desk(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         database_url=database_url,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         auto_migrate=False,
+        cookie_secure=False,  # the test clients speak plain http://
     )
     server = LiveServer(create_app(settings, run_worker=True))
     server.start()

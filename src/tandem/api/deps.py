@@ -13,12 +13,16 @@ from tandem.config import Settings
 from tandem.core.errors import AuthenticationError, PermissionDeniedError
 from tandem.core.security import csrf_matches
 from tandem.db.session import scope_session
-from tandem.users.models import ApiToken, Role, TokenKind, User
+from tandem.events.service import set_actor
+from tandem.users.models import ApiToken, Role, TokenKind, TokenScope, User
 from tandem.users.service import resolve_token
+from tandem.users.totp import require_setup_done
 
 SESSION_COOKIE = "tandem_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a read-only API token may do.
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -81,6 +85,8 @@ def get_principal(request: Request, session: SessionDep, settings: SettingsDep) 
     if api_token:
         user, token = resolve_token(session, api_token, kind=TokenKind.API)
         principal = Principal(user=user, token=token, via_cookie=False, session_token=api_token)
+        if token.scope == TokenScope.READ.value and request.method not in READ_METHODS:
+            raise PermissionDeniedError("this API token is read-only; it may only GET")
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
@@ -94,6 +100,7 @@ def get_principal(request: Request, session: SessionDep, settings: SettingsDep) 
         ):
             raise PermissionDeniedError(f"missing or wrong {CSRF_HEADER} header")
     scope_session(session, principal.workspace_id)
+    set_actor(session, actor_type="user", actor_id=principal.user.id)  # for the audit log
     return principal
 
 
@@ -103,9 +110,12 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 def require_role(minimum: Role) -> object:
     """Return a dependency that refuses callers below a role."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    def check(principal: CurrentPrincipal, session: SessionDep) -> Principal:
         if not principal.role.includes(minimum):
             raise PermissionDeniedError(f"this needs the {minimum.value} role")
+        if minimum is Role.ADMIN:
+            # A workspace may require two-factor login for admin work (tandem.users.totp).
+            require_setup_done(session, principal.user)
         return principal
 
     return Depends(check)

@@ -222,4 +222,7 @@ def demo(
         highlight=False,
         soft_wrap=True,
     )
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    # The demo is served on plain http://, where browsers drop Secure cookies: opt out here,
+    # explicitly, and only here (`tandem serve` keeps the secure default).
+    settings = Settings(**{**get_settings().model_dump(), "cookie_secure": False})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

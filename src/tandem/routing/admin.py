@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tandem.core.errors import ConflictError, NotFoundError, ValidationError
+from tandem.events.service import audit
 from tandem.routing.hours import Schedule, parse_schedule
 from tandem.routing.models import Queue, QueueMember, SlaPolicy
 from tandem.users.models import User
@@ -111,6 +112,7 @@ def create_queue(
     if is_default or not any(q.is_default for q in list_queues(session, workspace_id)):
         _make_sole_default(session, queue)  # a workspace always has a default queue
     session.flush()
+    audit(session, workspace_id=workspace_id, type="queue.created", data=_queue_data(queue))
     return queue
 
 
@@ -128,8 +130,10 @@ def update_queue(
     """Change the given fields of a queue (the default can be moved, not removed)."""
     queue = get_queue(session, workspace_id, queue_id)
     if name is not _UNSET:
-        queue.name = _name(name, "queue")
-        _ensure_unique_queue_name(session, workspace_id, queue.name, except_id=queue.id)
+        new_name = _name(name, "queue")
+        # Check before assigning: autoflush would send the duplicate to the unique index first.
+        _ensure_unique_queue_name(session, workspace_id, new_name, except_id=queue.id)
+        queue.name = new_name
     if description is not _UNSET:
         queue.description = description.strip()[:500]
     if intents is not _UNSET:
@@ -141,6 +145,7 @@ def update_queue(
     elif is_default is False and queue.is_default:
         raise ConflictError("make another queue the default instead of unsetting this one")
     session.flush()
+    audit(session, workspace_id=workspace_id, type="queue.updated", data=_queue_data(queue))
     return queue
 
 
@@ -151,6 +156,7 @@ def delete_queue(session: Session, *, workspace_id: str, queue_id: str) -> None:
         raise ConflictError("the default queue cannot be deleted; make another queue the default")
     session.delete(queue)
     session.flush()
+    audit(session, workspace_id=workspace_id, type="queue.deleted", data=_queue_data(queue))
 
 
 def queue_members(session: Session, workspace_id: str) -> dict[str, list[str]]:
@@ -184,6 +190,12 @@ def set_queue_members(
     for user_id in wanted:
         session.add(QueueMember(workspace_id=workspace_id, queue_id=queue.id, user_id=user_id))
     session.flush()
+    audit(
+        session,
+        workspace_id=workspace_id,
+        type="queue.members_set",
+        data={**_queue_data(queue), "user_ids": wanted},
+    )
     return sorted(wanted)
 
 
@@ -259,6 +271,7 @@ def create_sla_policy(
     _check_policy(policy)
     session.add(policy)
     session.flush()
+    audit(session, workspace_id=workspace_id, type="sla_policy.created", data=_policy_data(policy))
     return policy
 
 
@@ -285,13 +298,15 @@ def update_sla_policy(
         setattr(policy, field, value)
     _check_policy(policy)
     session.flush()
+    audit(session, workspace_id=workspace_id, type="sla_policy.updated", data=_policy_data(policy))
     return policy
 
 
 def delete_sla_policy(session: Session, *, workspace_id: str, policy_id: str) -> None:
     """Delete an SLA policy (conversations keep their due times)."""
-    session.delete(get_sla_policy(session, workspace_id, policy_id))
+    session.delete(policy := get_sla_policy(session, workspace_id, policy_id))
     session.flush()
+    audit(session, workspace_id=workspace_id, type="sla_policy.deleted", data=_policy_data(policy))
 
 
 # --- workspace routing settings ---------------------------------------------------------------
@@ -352,6 +367,9 @@ def update_routing_settings(
     # Reassign the whole dict: JSON columns only notice a new value, not in-place edits.
     workspace.settings = {**(workspace.settings or {}), "routing": updated.as_dict()}
     session.flush()
+    audit(
+        session, workspace_id=workspace_id, type="routing.settings_changed", data=updated.as_dict()
+    )
     return updated
 
 
@@ -385,3 +403,17 @@ def ensure_default_setup(session: Session, workspace_id: str) -> None:
             first_response_minutes=5,
             resolution_minutes=2 * 60,
         )
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+def _queue_data(queue: Queue) -> dict[str, Any]:
+    return {"queue_id": queue.id, "name": queue.name, "is_default": queue.is_default}
+
+
+def _policy_data(policy: SlaPolicy) -> dict[str, Any]:
+    fields = ("name", "min_priority", "first_response_minutes", "resolution_minutes", "warn_ratio")
+    return {"policy_id": policy.id, "is_active": policy.is_active} | {
+        f: getattr(policy, f) for f in fields
+    }

@@ -19,8 +19,7 @@ from tandem.conversations import service as conversations
 from tandem.conversations.schemas import ConversationSummary
 from tandem.db.base import utcnow
 from tandem.routing import hours, service
-from tandem.routing import timers as _timers  # noqa: F401 - registers the SLA timer with the worker
-from tandem.routing.admin import RoutingSettings
+from tandem.routing.admin import MAX_MINUTES, RoutingSettings
 from tandem.routing.models import Queue, SlaPolicy
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
@@ -90,8 +89,8 @@ class SlaPolicyIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     min_priority: int = Field(0, ge=0, le=3)
-    first_response_minutes: int = Field(60, ge=1)
-    resolution_minutes: int = Field(24 * 60, ge=1)
+    first_response_minutes: int = Field(60, ge=1, le=MAX_MINUTES)
+    resolution_minutes: int = Field(24 * 60, ge=1, le=MAX_MINUTES)
     warn_ratio: float = Field(0.8, gt=0, lt=1)
     is_active: bool = True
 
@@ -103,8 +102,8 @@ class SlaPolicyPatch(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=100)
     min_priority: int | None = Field(None, ge=0, le=3)
-    first_response_minutes: int | None = Field(None, ge=1)
-    resolution_minutes: int | None = Field(None, ge=1)
+    first_response_minutes: int | None = Field(None, ge=1, le=MAX_MINUTES)
+    resolution_minutes: int | None = Field(None, ge=1, le=MAX_MINUTES)
     warn_ratio: float | None = Field(None, gt=0, lt=1)
     is_active: bool | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tandem.db.base import Base, TenantScoped, new_id, utcnow
@@ -45,6 +45,17 @@ class User(TenantScoped, Base):
     presence: Mapped[str] = mapped_column(String(10), default="offline")  # online|away|offline
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Two-factor login (TOTP): the secret is stored encrypted (tandem.users.totp), never in clear.
+    # A secret without totp_enabled_at is an enrolment that has not been confirmed with a code.
+    totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The last time step a code was accepted for: a code works once (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+    @property
+    def has_totp(self) -> bool:
+        """Return whether two-factor login is switched on for this user."""
+        return self.totp_secret is not None and self.totp_enabled_at is not None
 
 
 class TokenKind(StrEnum):
@@ -52,6 +63,13 @@ class TokenKind(StrEnum):
 
     SESSION = "session"
     API = "api"
+
+
+class TokenScope(StrEnum):
+    """What an API token may do: everything its user may, or only read (GET/HEAD)."""
+
+    FULL = "full"
+    READ = "read"
 
 
 class ApiToken(TenantScoped, Base):
@@ -62,6 +80,7 @@ class ApiToken(TenantScoped, Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
+    scope: Mapped[str] = mapped_column(String(10), default=TokenScope.FULL.value)
     name: Mapped[str] = mapped_column(String(100), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

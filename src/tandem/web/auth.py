@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -25,11 +22,13 @@ from tandem.conversations.state import TransitionError
 from tandem.core.errors import AuthenticationError, PermissionDeniedError, TandemError
 from tandem.core.security import csrf_token_for
 from tandem.users.models import Role
+from tandem.users.totp import TwoFactorSetupRequiredError, require_setup_done
 from tandem.web.templating import render
 
 LOGIN_NONCE_COOKIE = "tandem_login_nonce"
 LOGIN_PATH = "/login"
 HOME_PATH = "/console"
+TWO_FACTOR_PATH = "/console/account/two-factor"
 
 
 class LoginRequiredError(Exception):
@@ -82,6 +81,11 @@ class ConsoleRoute(APIRoute):
                 return await handler(request)
             except LoginRequiredError:
                 return _login_redirect(request)
+            except TwoFactorSetupRequiredError:
+                # The workspace requires two-factor login for admins: set it up first.
+                if is_htmx(request):
+                    return Response(status_code=403, headers={"HX-Redirect": TWO_FACTOR_PATH})
+                return RedirectResponse(TWO_FACTOR_PATH, status_code=303)
             except TandemError as exc:
                 return error_response(request, exc.status_code, exc.message)
             except TransitionError as exc:
@@ -102,9 +106,11 @@ ConsoleUser = Annotated[Principal, Depends(console_principal)]
 
 
 def _require(minimum: Role) -> Any:
-    def check(principal: ConsoleUser) -> Principal:
+    def check(principal: ConsoleUser, session: SessionDep) -> Principal:
         if not principal.role.includes(minimum):
             raise PermissionDeniedError(f"this page needs the {minimum.value} role")
+        if minimum is Role.ADMIN:
+            require_setup_done(session, principal.user)  # two-factor, if the workspace says so
         return principal
 
     return Depends(check)
@@ -143,48 +149,3 @@ def login_form_is_genuine(request: Request, secret_key: str, presented: str | No
     if not nonce or not presented:
         return False
     return hmac.compare_digest(login_form_token(secret_key, nonce), presented)
-
-
-class LoginThrottle:
-    """Refuse further attempts after repeated failures for one address and email."""
-
-    def __init__(self, *, max_failures: int = 5, window_seconds: float = 300.0) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
-
-    def retry_after(self, key: tuple[str, str]) -> int:
-        """Return seconds to wait before another attempt (0: go ahead)."""
-        now = time.monotonic()
-        with self._lock:
-            times = self._recent(key, now)
-            if len(times) < self.max_failures:
-                return 0
-            return max(int(self.window - (now - times[0])) + 1, 1)
-
-    def failed(self, key: tuple[str, str]) -> None:
-        """Record a failed attempt."""
-        now = time.monotonic()
-        with self._lock:
-            self._recent(key, now).append(now)
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        """Forget the failures of a key after a successful login."""
-        with self._lock:
-            self._failures.pop(key, None)
-
-
-def login_throttle(request: Request) -> LoginThrottle:
-    """Return the app's login throttle (one per app, created on first use)."""
-    throttle = getattr(request.app.state, "console_login_throttle", None)
-    if throttle is None:
-        throttle = LoginThrottle()
-        request.app.state.console_login_throttle = throttle
-    return throttle

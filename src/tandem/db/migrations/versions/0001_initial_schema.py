@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03
+Create Date: 2026-12-04
 """
 
 from collections.abc import Sequence
@@ -233,6 +233,9 @@ def upgrade() -> None:
         sa.Column("presence", sa.String(length=10), nullable=False),
         sa.Column("last_seen_at", tandem.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("totp_secret", sa.String(length=255), nullable=True),
+        sa.Column("totp_enabled_at", tandem.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
         sa.Column("workspace_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
@@ -251,6 +254,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("scope", sa.String(length=10), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
