@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tandem.core.errors import ConflictError, NotFoundError, ValidationError
+from tandem.db.session import scope_session
 from tandem.events.service import audit
 from tandem.routing.hours import Schedule, parse_schedule
 from tandem.routing.models import Queue, QueueMember, SlaPolicy
@@ -52,19 +53,15 @@ def _skills(values: Iterable[str], what: str) -> list[str]:
 
 def list_queues(session: Session, workspace_id: str) -> list[Queue]:
     """Return a workspace's queues, default first, then by name."""
-    query = (
-        select(Queue)
-        .where(Queue.workspace_id == workspace_id)
-        .order_by(Queue.is_default.desc(), Queue.name, Queue.id)
-    )
+    scope_session(session, workspace_id)
+    query = select(Queue).order_by(Queue.is_default.desc(), Queue.name, Queue.id)
     return list(session.scalars(query))
 
 
 def get_queue(session: Session, workspace_id: str, queue_id: str) -> Queue:
     """Return one of the workspace's queues, or raise NotFoundError."""
-    queue = session.scalar(
-        select(Queue).where(Queue.id == queue_id, Queue.workspace_id == workspace_id)
-    )
+    scope_session(session, workspace_id)
+    queue = session.scalar(select(Queue).where(Queue.id == queue_id))
     if queue is None:
         raise NotFoundError("queue not found")
     return queue
@@ -73,7 +70,8 @@ def get_queue(session: Session, workspace_id: str, queue_id: str) -> Queue:
 def _ensure_unique_queue_name(
     session: Session, workspace_id: str, name: str, except_id: str | None = None
 ) -> None:
-    query = select(Queue.id).where(Queue.workspace_id == workspace_id, Queue.name == name)
+    scope_session(session, workspace_id)
+    query = select(Queue.id).where(Queue.name == name)
     existing = session.scalar(query)
     if existing is not None and existing != except_id:
         raise ConflictError(f"a queue named {name!r} already exists")
@@ -161,10 +159,11 @@ def delete_queue(session: Session, *, workspace_id: str, queue_id: str) -> None:
 
 def queue_members(session: Session, workspace_id: str) -> dict[str, list[str]]:
     """Return each queue's member user ids."""
+    scope_session(session, workspace_id)
     rows = session.execute(
-        select(QueueMember.queue_id, QueueMember.user_id)
-        .where(QueueMember.workspace_id == workspace_id)
-        .order_by(QueueMember.queue_id, QueueMember.user_id)
+        select(QueueMember.queue_id, QueueMember.user_id).order_by(
+            QueueMember.queue_id, QueueMember.user_id
+        )
     )
     members: dict[str, list[str]] = {}
     for queue_id, user_id in rows:
@@ -178,11 +177,7 @@ def set_queue_members(
     """Replace a queue's members with users of the same workspace; return the new list."""
     queue = get_queue(session, workspace_id, queue_id)
     wanted = list(dict.fromkeys(user_ids))
-    found = set(
-        session.scalars(
-            select(User.id).where(User.workspace_id == workspace_id, User.id.in_(wanted))
-        )
-    )
+    found = set(session.scalars(select(User.id).where(User.id.in_(wanted))))
     missing = [u for u in wanted if u not in found]
     if missing:
         raise ValidationError(f"unknown users: {', '.join(missing)}")
@@ -204,19 +199,15 @@ def set_queue_members(
 
 def list_sla_policies(session: Session, workspace_id: str) -> list[SlaPolicy]:
     """Return a workspace's SLA policies by min_priority, then name."""
-    query = (
-        select(SlaPolicy)
-        .where(SlaPolicy.workspace_id == workspace_id)
-        .order_by(SlaPolicy.min_priority, SlaPolicy.name)
-    )
+    scope_session(session, workspace_id)
+    query = select(SlaPolicy).order_by(SlaPolicy.min_priority, SlaPolicy.name)
     return list(session.scalars(query))
 
 
 def get_sla_policy(session: Session, workspace_id: str, policy_id: str) -> SlaPolicy:
     """Return one of the workspace's SLA policies, or raise NotFoundError."""
-    policy = session.scalar(
-        select(SlaPolicy).where(SlaPolicy.id == policy_id, SlaPolicy.workspace_id == workspace_id)
-    )
+    scope_session(session, workspace_id)
+    policy = session.scalar(select(SlaPolicy).where(SlaPolicy.id == policy_id))
     if policy is None:
         raise NotFoundError("SLA policy not found")
     return policy
@@ -238,9 +229,8 @@ def _check_policy(policy: SlaPolicy) -> None:
 def _ensure_unique_policy_name(
     session: Session, workspace_id: str, name: str, except_id: str | None = None
 ) -> None:
-    existing = session.scalar(
-        select(SlaPolicy.id).where(SlaPolicy.workspace_id == workspace_id, SlaPolicy.name == name)
-    )
+    scope_session(session, workspace_id)
+    existing = session.scalar(select(SlaPolicy.id).where(SlaPolicy.name == name))
     if existing is not None and existing != except_id:
         raise ConflictError(f"an SLA policy named {name!r} already exists")
 

@@ -18,6 +18,7 @@ from tandem.core.security import (
     verify_password,
 )
 from tandem.db.base import new_secret, utcnow
+from tandem.db.session import scope_session
 from tandem.events.service import audit
 from tandem.users.models import ApiToken, Role, TokenKind, TokenScope, User
 
@@ -299,11 +300,11 @@ def update_user(
         and user.is_active
         and not (new_active and new_role is Role.ADMIN)
     ):
+        scope_session(session, user.workspace_id)
         others = session.scalar(
             select(func.count())
             .select_from(User)
             .where(
-                User.workspace_id == user.workspace_id,
                 User.role == Role.ADMIN.value,
                 User.is_active.is_(True),
                 User.id != user.id,
