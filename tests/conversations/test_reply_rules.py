@@ -61,6 +61,10 @@ def test_the_team_api_blocks_a_reply_with_a_card_number_and_a_promise(
     assert error["code"] == "compliance_blocked"
     codes = {f["code"] for f in error["details"]["flags"]}
     assert codes == {"card_number", "forbidden_phrase"}
+    assert error["message"] == (
+        "the reply was not sent: it contains payment data (card_number); "
+        "it also breaks the rules (forbidden_phrase)"
+    )
     assert PAN_DIGITS not in _digits_only(blocked.text)  # the error does not echo the card
     assert _stored_texts(factory, conversation_id) == before  # nothing was posted
     detail = client.get(f"{CONVERSATIONS}/{conversation_id}").json()

@@ -145,3 +145,16 @@ def test_parsed_schedule_round_trips() -> None:
 def test_bad_schedules_are_refused_with_a_reason(raw: object, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         parse_schedule(raw)
+
+
+def test_the_next_opening_is_told_in_the_schedule_s_own_timezone() -> None:
+    from datetime import UTC, datetime
+
+    from tandem.handoff.service import _when
+    from tandem.routing.hours import next_open
+
+    schedule = {"timezone": "Europe/Berlin", "days": {"mon": [["08:00", "18:00"]]}}
+    opens = next_open(schedule, datetime(2026, 12, 4, 1, 0, tzinfo=UTC))  # a Friday night
+    assert opens is not None and opens.utcoffset() is not None
+    assert opens == datetime(2026, 12, 7, 7, 0, tzinfo=UTC)  # the same moment as before
+    assert _when(opens) == "Monday 08:00 (Europe/Berlin)"  # what the customer reads

@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from tandem.conversations import state
 from tandem.conversations.models import Conversation, Message, apply_transition
 from tandem.conversations.state import Action, Status, Transition
-from tandem.copilot.compliance import ComplianceRules, check_draft, has_blocking, overridable
+from tandem.copilot.compliance import (
+    NEVER_OVERRIDDEN,
+    ComplianceRules,
+    check_draft,
+    has_blocking,
+    overridable,
+)
 from tandem.core.errors import (
     ComplianceBlockedError,
     ConflictError,
@@ -287,8 +293,11 @@ def _enforce_compliance(
     blocking = [f.as_dict() for f in flags if f.severity == "block"]
     details = {"flags": blocking, "override_allowed": False}
     if not overridable(flags):
+        payment = [f for f in blocking if f["code"] in NEVER_OVERRIDDEN]
+        others = [f for f in blocking if f["code"] not in NEVER_OVERRIDDEN]
+        also = f"; it also breaks the rules ({_codes(others)})" if others else ""
         raise ComplianceBlockedError(
-            "the reply was not sent: it contains payment data (" + _codes(blocking) + ")", details
+            f"the reply was not sent: it contains payment data ({_codes(payment)}){also}", details
         )
     reason = " ".join((override_reason or "").split())
     user = session.get(User, user_id) if user_id else None

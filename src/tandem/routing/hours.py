@@ -167,12 +167,15 @@ def is_open(schedule: ScheduleLike, now: datetime) -> bool:
 
 
 def next_open(schedule: ScheduleLike, now: datetime) -> datetime | None:
-    """Return `now` if open, else the next opening moment; None if the schedule never opens."""
+    """Return `now` if open, else the next opening moment; None if the schedule never opens.
+
+    The moment is given in the schedule's own timezone, so that is the zone customers are told.
+    """
     parsed = parse_schedule(schedule)
     if parsed is None:
         return now
     for opens, _closes in open_intervals(parsed, now):
-        return max(opens, now)
+        return max(opens, now).astimezone(parsed.zone)
     return None
 
 
