@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from tandem.config import Settings
@@ -105,6 +105,19 @@ def get_principal(request: Request, session: SessionDep, settings: SettingsDep) 
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    """Give the browser its session cookie (the API's login and the console's set the same)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
 
 
 def require_role(minimum: Role) -> object:

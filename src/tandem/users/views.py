@@ -14,6 +14,7 @@ from tandem.api.deps import (
     CurrentPrincipal,
     SessionDep,
     SettingsDep,
+    set_session_cookie,
 )
 from tandem.api.login_limit import authenticate_limited
 from tandem.core.errors import ConflictError, NotFoundError
@@ -193,15 +194,7 @@ def login(
     issued = service.start_session(
         session, user=user, lifetime=timedelta(days=settings.session_days)
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.token,
-        max_age=settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
+    set_session_cookie(response, issued.token, settings)
     return LoginOut(
         user=UserOut.of(user),
         csrf_token=csrf_token_for(settings.secret_key, issued.token),

@@ -11,7 +11,13 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
-from tandem.api.deps import SESSION_COOKIE, Principal, SessionDep, SettingsDep
+from tandem.api.deps import (
+    SESSION_COOKIE,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    set_session_cookie,
+)
 from tandem.api.login_limit import authenticate_limited
 from tandem.config import Settings
 from tandem.conversations import service as conversations
@@ -192,15 +198,7 @@ def login(
     if totp_setup_needed(session, user):
         next_path = TWO_FACTOR_PATH  # the workspace requires two-factor login for admins
     response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        issued.token,
-        max_age=settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
+    set_session_cookie(response, issued.token, settings)
     response.delete_cookie(LOGIN_NONCE_COOKIE, path=LOGIN_PATH)
     return response
 
