@@ -140,6 +140,10 @@ def _log_in(page: Page, desk: HelpDesk, path: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{desk.url}{path}")
+    # The URL changes before htmx has wired the page's forms: a click before that would submit
+    # the form the old way. Wait until htmx has processed the page.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
 
 
 def _gift_article(desk: HelpDesk) -> str:
