@@ -120,15 +120,22 @@ def set_session_cookie(response: Response, token: str, settings: Settings) -> No
     )
 
 
+def ensure_role(session: Session, principal: Principal, minimum: Role, what: str = "this") -> None:
+    """Refuse a caller below a role; admin work also needs two-factor where the workspace says so.
+
+    The one role check of the API and the console (`what` names the thing in the message).
+    """
+    if not principal.role.includes(minimum):
+        raise PermissionDeniedError(f"{what} needs the {minimum.value} role")
+    if minimum is Role.ADMIN:
+        require_setup_done(session, principal.user)  # tandem.users.totp
+
+
 def require_role(minimum: Role) -> object:
     """Return a dependency that refuses callers below a role."""
 
     def check(principal: CurrentPrincipal, session: SessionDep) -> Principal:
-        if not principal.role.includes(minimum):
-            raise PermissionDeniedError(f"this needs the {minimum.value} role")
-        if minimum is Role.ADMIN:
-            # A workspace may require two-factor login for admin work (tandem.users.totp).
-            require_setup_done(session, principal.user)
+        ensure_role(session, principal, minimum)
         return principal
 
     return Depends(check)

@@ -17,12 +17,12 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from tandem.api.deps import Principal, SessionDep, SettingsDep, get_principal
+from tandem.api.deps import Principal, SessionDep, SettingsDep, ensure_role, get_principal
 from tandem.conversations.state import TransitionError
-from tandem.core.errors import AuthenticationError, PermissionDeniedError, TandemError
+from tandem.core.errors import AuthenticationError, TandemError
 from tandem.core.security import csrf_token_for
 from tandem.users.models import Role
-from tandem.users.totp import TwoFactorSetupRequiredError, require_setup_done
+from tandem.users.totp import TwoFactorSetupRequiredError
 from tandem.web.templating import render
 
 LOGIN_NONCE_COOKIE = "tandem_login_nonce"
@@ -107,10 +107,7 @@ ConsoleUser = Annotated[Principal, Depends(console_principal)]
 
 def _require(minimum: Role) -> Any:
     def check(principal: ConsoleUser, session: SessionDep) -> Principal:
-        if not principal.role.includes(minimum):
-            raise PermissionDeniedError(f"this page needs the {minimum.value} role")
-        if minimum is Role.ADMIN:
-            require_setup_done(session, principal.user)  # two-factor, if the workspace says so
+        ensure_role(session, principal, minimum, what="this page")
         return principal
 
     return Depends(check)
