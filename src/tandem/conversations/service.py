@@ -343,21 +343,14 @@ def _tell_customer_card_was_hidden(
     session: Session, conversation: Conversation, masked_text: str
 ) -> None:
     language, notice = card_notice(masked_text)
-    now = utcnow()
-    conversation.last_seq += 1
-    session.add(
-        Message(
-            workspace_id=conversation.workspace_id,
-            conversation_id=conversation.id,
-            seq=conversation.last_seq,
-            author=Author.SYSTEM.value,
-            text=notice,
-            is_private=False,
-            meta={"notice": "card_number_hidden", "language": language},
-            created_at=now,
-        )
+    post_message(
+        session,
+        conversation,
+        author=Author.SYSTEM,
+        text=notice,
+        max_chars=len(notice),
+        meta={"notice": "card_number_hidden", "language": language},
     )
-    session.flush()
 
 
 def _take_ownership_for_reply(
