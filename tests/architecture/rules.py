@@ -386,6 +386,40 @@ def global_settings(source: str, path: str) -> list[Violation]:
     return found
 
 
+# --- workspace settings are read through their typed model -------------------------------------
+
+WORKSPACE_SETTINGS_OWNERS = (
+    "src/tandem/workspaces/settings.py",
+    "src/tandem/workspaces/service.py",
+)
+_WORKSPACE_SETTINGS_ADVICE = (
+    "read a workspace's settings with tandem.workspaces.settings.workspace_settings(workspace) "
+    "(typed, with the defaults) and change them with workspaces.service.update_settings "
+    "(validated)"
+)
+
+
+def workspace_settings_json(source: str, path: str) -> list[Violation]:
+    """Find reads or writes of the raw `Workspace.settings` JSON outside its owners.
+
+    `x.settings` is the workspace's JSON column unless `x` is an app's `state` (the injected
+    process settings, which `global_settings` covers).
+    """
+    if path in WORKSPACE_SETTINGS_OWNERS:
+        return []
+    module = _Module(source)
+    found: list[Violation] = []
+    for node in module.nodes():
+        if not isinstance(node, ast.Attribute) or node.attr != "settings":
+            continue
+        owner = node.value
+        if isinstance(owner, ast.Attribute) and owner.attr == "state":
+            continue
+        what = f"uses {ast.unparse(node)} (the raw JSON)"
+        found.append(module.violation(path, node, f"{what}; {_WORKSPACE_SETTINGS_ADVICE}"))
+    return found
+
+
 # --- jobs and timers are registered in one place ------------------------------------------------
 
 REGISTRY = "src/tandem/jobs/registry.py"

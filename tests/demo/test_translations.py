@@ -17,7 +17,7 @@ from tandem.triage.decision import Action
 from tandem.triage.flows import plan_reply
 from tandem.triage.intent import IntentModel
 from tandem.triage.service import store_model
-from tandem.workspaces.ai_settings import read_ai_settings
+from tandem.workspaces.ai_settings import workspace_ai_settings
 from tandem.workspaces.models import Workspace
 from tandem.workspaces.service import get_workspace_by_name
 
@@ -118,7 +118,7 @@ def plan(factory: sessionmaker[Session], workspace_id: str, text: str, hint: str
         scope_session(session, workspace_id)
         workspace = session.get(Workspace, workspace_id)
         assert workspace is not None
-        persona = read_ai_settings(workspace.settings, workspace_name=workspace.name)
+        persona = workspace_ai_settings(workspace)
         return plan_reply(session, workspace, text, language_hint=hint), persona
 
 

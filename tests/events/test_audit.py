@@ -159,3 +159,27 @@ def test_audit_entries_stay_append_only(factory: sessionmaker[Session]) -> None:
         event.type = "forged"
         with pytest.raises(RuntimeError, match="append-only"):
             session.flush()
+
+
+def test_what_the_ai_may_say_is_audited_answers_articles_and_model_versions(
+    client: TestClient, factory: sessionmaker[Session], shop
+) -> None:  # type: ignore[no-untyped-def]
+    csrf = login(client, shop.admin_email)
+    answer = {"title": "Returns", "body": "Send it back within 30 days.", "ai_allowed": False}
+    assert client.put("/api/v1/intents/return_policy/answer", headers=csrf, json=answer).is_success
+    article = client.post(
+        "/api/v1/articles", headers=csrf, json={"title": "Care", "body": "Wash cold."}
+    ).json()
+    changed = {"title": "Care", "body": "Wash cold.", "ai_enabled": False}
+    assert client.put(f"/api/v1/articles/{article['id']}", headers=csrf, json=changed).is_success
+    assert client.post("/api/v1/ai/models/1/activate", headers=csrf).is_success
+    page = client.get(AUDIT, params={"admin_only": True, "limit": 200}).json()
+    admin_id = _user_id(factory, shop.admin_email)
+    mine = {e["type"]: e["data"] for e in page["events"] if e["actor_id"] == admin_id}
+    assert mine["answer.changed"] == {
+        "intent": "return_policy",
+        "title": "Returns",
+        "ai_allowed": False,
+    }
+    assert mine["article.ai_disabled"]["article_id"] == article["id"]
+    assert mine["model.activated"] == {"version": 1, "previous": 1}

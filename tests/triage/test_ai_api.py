@@ -171,12 +171,12 @@ def test_settings_are_read_and_changed_through_one_validator(
     assert (body["language_fallback"], body["precision_target"]) == ("default_language", 0.9)
     assert client.get("/api/v1/ai/settings").json() == body
     for patch, message in [
-        ({"language_fallback": "guess"}, "language_fallback must be one of"),
+        ({"language_fallback": "guess"}, "language_fallback: Input should be 'escalate'"),
         ({"default_language": "de"}, "default_language must be one of the workspace's"),
-        ({"ai_notice": {"xx": "hi"}}, "ai_notice language 'xx'"),
-        ({"assistant_name": "x" * 61}, "longer than 60"),
-        ({"precision_target": 1.5}, "precision_target must be between"),
-        ({"precision_target": "high"}, "precision_target"),
+        ({"ai_notice": {"xx": "hi"}}, "ai_notice: language 'xx' is not one of"),
+        ({"assistant_name": "x" * 61}, "assistant_name: String should have at most 60"),
+        ({"precision_target": 1.5}, "precision_target: Input should be less than or equal"),
+        ({"precision_target": "high"}, "precision_target: Input should be a valid number"),
         ({"colour": "blue"}, "colour"),
     ]:
         bad = client.put("/api/v1/ai/settings", json=patch, headers=admin)

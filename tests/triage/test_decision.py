@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tandem.triage.decision import Action, Policy, Reason, Signals, answered_from_article, decide
+from tandem.workspaces.settings import WorkspaceSettings
 
 POLICY = Policy(
     threshold=0.6,
@@ -90,7 +91,9 @@ def test_every_fired_trigger_is_recorded() -> None:
 
 def test_policy_from_workspace_settings() -> None:
     policy = Policy.from_settings(
-        {"ai_allowed_intents": ["a"], "human_only_topics": ["legal_threat"], "languages": ["de"]},
+        WorkspaceSettings(
+            ai_allowed_intents=("a",), human_only_topics=("legal_threat",), languages=("de",)
+        ),
         threshold=0.7,
         blocked_intents=["b"],
     )

@@ -267,4 +267,4 @@ def test_admins_toggle_the_two_factor_rule(
     with factory() as session:
         workspace = session.get(Workspace, ws.id)
         assert workspace is not None
-        assert totp.admin_two_factor_required(workspace.settings)
+        assert totp.admin_two_factor_required(workspace)

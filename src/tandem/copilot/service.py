@@ -11,7 +11,6 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 
 from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation, Message
@@ -22,7 +21,6 @@ from tandem.copilot.compliance import ComplianceRules, Flag, check_draft
 from tandem.copilot.models import ResolvedCase
 from tandem.core.text import one_line
 from tandem.db.session import scope_session
-from tandem.events.service import audit
 from tandem.knowledge.models import Article
 from tandem.knowledge.service import approved_answers, retriever_cache
 from tandem.routing.models import Queue
@@ -30,6 +28,8 @@ from tandem.triage.decision import asked_for_human, front_line_decision, would_a
 from tandem.triage.need import latest_need, latest_need_triage
 from tandem.triage.pipeline import MAX_TRIAGE_CHARS, SIGNAL_EMBEDDER, embed
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.service import update_settings
+from tandem.workspaces.settings import workspace_settings
 
 SourceKind = Literal["approved_answer", "article", "resolved_case"]
 ActionKind = Literal["article", "queue", "hand_back", "resolve", "ask_info"]
@@ -281,8 +281,7 @@ def _ask_for_missing(
 ) -> list[NextAction]:
     if intent is None:
         return []
-    copilot_settings = (workspace.settings or {}).get("copilot") or {}
-    required = copilot_settings.get("required_entities") or DEFAULT_REQUIRED_ENTITIES
+    required = workspace_settings(workspace).copilot.required_entities or DEFAULT_REQUIRED_ENTITIES
     needed = required.get(intent) or ()
     found = {
         entity.get("kind")
@@ -361,16 +360,19 @@ def _resolve(conversation: Conversation, messages: Sequence[Message]) -> list[Ne
 
 def rules_for(workspace: Workspace) -> ComplianceRules:
     """Return a workspace's compliance rules (defaults where it has none)."""
-    return ComplianceRules.from_settings((workspace.settings or {}).get("compliance"))
+    return workspace_settings(workspace).compliance_rules
 
 
 def update_rules(session: Session, workspace: Workspace, value: object) -> ComplianceRules:
     """Validate and store a workspace's compliance rules; raise ValidationError if bad."""
     rules = ComplianceRules.from_settings(value)
-    workspace.settings = {**(workspace.settings or {}), "compliance": rules.as_dict()}
-    flag_modified(workspace, "settings")
-    session.flush()
-    audit(session, workspace_id=workspace.id, type="compliance.rules_changed", data=rules.as_dict())
+    update_settings(
+        session,
+        workspace,
+        {"compliance": rules.as_dict()},
+        audit_type="compliance.rules_changed",
+        audit_data=rules.as_dict(),
+    )
     return rules
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
@@ -15,6 +14,7 @@ from tandem.copilot.compliance import ComplianceRules, has_blocking
 from tandem.core.errors import ValidationError
 from tandem.privacy.mask import masked_kinds
 from tandem.workspaces.service import change_privacy_settings, get_workspace
+from tandem.workspaces.settings import MaskKind, workspace_settings
 
 router = APIRouter(prefix="/api/v1", tags=["copilot"])
 
@@ -145,21 +145,19 @@ class PrivacyBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mask: list[Literal["card_number", "iban", "bank_account_number", "email", "phone"]] = Field(
-        default_factory=list, max_length=5
-    )
+    mask: list[MaskKind] = Field(default_factory=list, max_length=5)
 
 
 @router.get("/privacy", response_model=PrivacyBody, tags=["privacy"])
 def read_privacy(principal: CurrentPrincipal, session: SessionDep) -> PrivacyBody:
     """Return the kinds of personal data masked before storage (card numbers are always)."""
     workspace = get_workspace(session, principal.workspace_id)
-    return PrivacyBody(mask=sorted(masked_kinds(workspace.settings)))
+    return PrivacyBody(mask=sorted(masked_kinds(workspace_settings(workspace).privacy.mask)))
 
 
 @router.put("/privacy", response_model=PrivacyBody, tags=["privacy"])
 def write_privacy(body: PrivacyBody, principal: AdminPrincipal, session: SessionDep) -> PrivacyBody:
     """Choose which personal data is masked in new messages (admins only)."""
     workspace = get_workspace(session, principal.workspace_id)
-    change_privacy_settings(session, workspace, body.model_dump())
-    return PrivacyBody(mask=sorted(masked_kinds(workspace.settings)))
+    changed = change_privacy_settings(session, workspace, body.model_dump())
+    return PrivacyBody(mask=sorted(masked_kinds(changed.privacy.mask)))

@@ -31,6 +31,9 @@ ADMIN_EVENT_PREFIXES = (
     "routing.",
     "settings.",
     "compliance.",
+    "answer.",
+    "article.",
+    "model.",
 )
 
 

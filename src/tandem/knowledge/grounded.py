@@ -36,7 +36,7 @@ from tandem.triage.background import background_matrix, background_texts, decont
 from tandem.triage.embedders import get_embedder
 from tandem.triage.pipeline import SIGNAL_EMBEDDER
 from tandem.workspaces.models import Workspace
-from tandem.workspaces.service import DEFAULT_SETTINGS
+from tandem.workspaces.settings import workspace_settings
 
 MAX_PASSAGE_CHARS = 600
 MAX_PASSAGE_SENTENCES = 3
@@ -153,8 +153,7 @@ def _examples_fingerprint(session: Session) -> tuple[Any, ...]:
 
 def precision_target(workspace: Workspace) -> float:
     """Return the workspace's precision target (the desk's default when unset)."""
-    default = DEFAULT_SETTINGS["precision_target"]
-    return float((workspace.settings or {}).get("precision_target", default))
+    return workspace_settings(workspace).precision_target
 
 
 class GroundingCache:

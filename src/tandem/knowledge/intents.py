@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tandem.core.errors import ConflictError, NotFoundError, ValidationError
+from tandem.db.session import one_or_not_found
+from tandem.events.service import audit
 from tandem.knowledge.models import Answer, Article, TrainingExample
 from tandem.knowledge.service import clean_text, upsert_answer
 
@@ -101,6 +103,12 @@ def set_intent_ai_allowed(session: Session, *, intent: str, ai_allowed: bool) ->
         )
     answer.ai_allowed = ai_allowed
     session.flush()
+    audit(
+        session,
+        workspace_id=answer.workspace_id,
+        type="answer.ai_allowed" if ai_allowed else "answer.ai_forbidden",
+        data={"intent": intent},
+    )
     return answer
 
 
@@ -162,10 +170,8 @@ def add_example(
 
 def get_example(session: Session, *, example_id: str) -> TrainingExample:
     """Return one example phrasing of the scoped workspace, or raise NotFoundError."""
-    example = session.scalar(select(TrainingExample).where(TrainingExample.id == example_id))
-    if example is None:
-        raise NotFoundError("example not found")
-    return example
+    query = select(TrainingExample).where(TrainingExample.id == example_id)
+    return one_or_not_found(session, query, "example")
 
 
 def remove_example(session: Session, *, example_id: str) -> TrainingExample:

@@ -7,10 +7,10 @@ email addresses, phone numbers) with its `privacy.mask` setting.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import get_args
 
-from tandem.core.errors import ValidationError
 from tandem.privacy.detect import (
     BANK_ACCOUNT,
     CARD_NUMBER,
@@ -24,9 +24,10 @@ from tandem.privacy.detect import (
     resolve_overlaps,
 )
 from tandem.triage.signals.entities import extract_entities
+from tandem.workspaces.settings import MaskKind
 
 ALWAYS_MASKED = frozenset({CARD_NUMBER})
-MASKABLE = frozenset({CARD_NUMBER, IBAN, BANK_ACCOUNT, EMAIL, PHONE})
+MASKABLE = frozenset(get_args(MaskKind))
 MASK_CHAR = "•"
 _REFERENCE_KINDS = frozenset({"order_number", "tracking_number"})
 
@@ -44,26 +45,9 @@ class MaskedText:
         return bool(self.kinds)
 
 
-def masked_kinds(settings: Mapping[str, object] | None) -> frozenset[str]:
+def masked_kinds(extra: Iterable[str] = ()) -> frozenset[str]:
     """Return the kinds a workspace masks: card numbers always, plus its `privacy.mask` list."""
-    privacy = (settings or {}).get("privacy") if settings else None
-    extra = privacy.get("mask", []) if isinstance(privacy, Mapping) else []
-    return ALWAYS_MASKED | frozenset(str(k) for k in extra if str(k) in MASKABLE)
-
-
-def check_privacy_settings(value: object) -> dict[str, list[str]]:
-    """Validate a workspace's `privacy` setting; return its stored form or raise ValidationError."""
-    if value is None:
-        return {"mask": []}
-    if not isinstance(value, Mapping) or set(value) - {"mask"}:
-        raise ValidationError('privacy settings must be an object like {"mask": ["iban"]}')
-    kinds = value.get("mask") or []
-    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
-        raise ValidationError("privacy.mask must be a list of kinds")
-    unknown = sorted(set(kinds) - MASKABLE)
-    if unknown:
-        raise ValidationError(f"unknown kind(s) {unknown}; allowed: {', '.join(sorted(MASKABLE))}")
-    return {"mask": sorted(set(kinds))}
+    return ALWAYS_MASKED | frozenset(extra)
 
 
 def mask_text(text: str, kinds: Collection[str] = ALWAYS_MASKED) -> MaskedText:

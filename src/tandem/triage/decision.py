@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from tandem.workspaces.ai_settings import read_ai_settings
+from tandem.workspaces.settings import WorkspaceSettings
 
 
 class Action(StrEnum):
@@ -78,23 +78,22 @@ class Policy:
     @classmethod
     def from_settings(
         cls,
-        settings: Mapping[str, Any],
+        settings: WorkspaceSettings,
         *,
         threshold: float,
         blocked_intents: Collection[str] = (),
     ) -> Policy:
         """Build from a workspace's settings and its model's derived threshold."""
-        allowed = settings.get("ai_allowed_intents")
-        ai = read_ai_settings(settings, workspace_name="")
+        allowed = settings.ai_allowed_intents
         return cls(
             threshold=threshold,
             allowed_intents=frozenset(allowed) if allowed is not None else None,
             blocked_intents=frozenset(blocked_intents),
-            human_only_topics=frozenset(settings.get("human_only_topics", ())),
-            languages=frozenset(settings.get("languages", ("en",))),
-            frustration_threshold=float(settings.get("frustration_threshold", 0.75)),
-            default_language=ai.default_language,
-            language_fallback=ai.language_fallback,
+            human_only_topics=frozenset(settings.human_only_topics),
+            languages=frozenset(settings.languages),
+            frustration_threshold=settings.frustration_threshold,
+            default_language=settings.answer_language,
+            language_fallback=settings.language_fallback,
         )
 
 

@@ -42,8 +42,9 @@ from tandem.triage.responder import (
 from tandem.triage.service import triage_cache
 from tandem.triage.signals.bot_loop import Turn
 from tandem.triage.smalltalk import SmallTalk, detect_small_talk
-from tandem.workspaces.ai_settings import AiSettings, read_ai_settings
+from tandem.workspaces.ai_settings import AiSettings, read_ai_settings, workspace_ai_settings
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.settings import workspace_settings
 
 HISTORY_TURNS = 4
 RELATED_MIN_SCORE = 0.35
@@ -99,9 +100,10 @@ def plan_reply(
         if hit.score >= RELATED_MIN_SCORE
     ]
     answers = approved_answers(session)
-    persona = read_ai_settings(workspace.settings, workspace_name=workspace.name)
+    settings = workspace_settings(workspace)
+    persona = read_ai_settings(settings, workspace_name=workspace.name)
     policy = Policy.from_settings(
-        workspace.settings or {},
+        settings,
         threshold=triage.intent_model.threshold if triage.intent_model else 1.0,
         blocked_intents=[i for i, a in answers.items() if not a.ai_allowed],
     )
@@ -238,7 +240,7 @@ def _plan_article(
     untranslated = language != policy.default_language
     if untranslated and policy.language_fallback != "default_language":
         return None  # escalating as decided lets routing find an agent with the language
-    persona = read_ai_settings(workspace.settings, workspace_name=workspace.name)
+    persona = workspace_ai_settings(workspace)
     reply = compose_article_answer(
         title=found.title,
         passage=found.passage,

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from tandem.core.errors import NotFoundError, ValidationError
 from tandem.db.base import utcnow
 from tandem.db.session import scope_session
+from tandem.events.service import audit
 from tandem.knowledge.service import training_examples
 from tandem.triage.intent import IntentModel
 from tandem.triage.models import ModelVersion
 from tandem.triage.pipeline import Triage
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.settings import workspace_settings
 
 MIN_EXAMPLES_PER_INTENT = 5
 TrainProgress = Callable[[str, int, int], None]
@@ -52,7 +54,7 @@ def training_set(session: Session, *, workspace: Workspace) -> TrainingSet:
             f"this workspace has {len(usable)}"
         )
     rows = [(t, lab) for t, lab in zip(texts, labels, strict=True) if lab in usable]
-    target = float(workspace.settings.get("precision_target", 0.95))
+    target = workspace_settings(workspace).precision_target
     return TrainingSet([t for t, _ in rows], [lab for _, lab in rows], target)
 
 
@@ -106,11 +108,18 @@ def activate_version(session: Session, *, workspace_id: str, version: int) -> Mo
     chosen = next((row for row in rows if row.version == version), None)
     if chosen is None:
         raise NotFoundError(f"no model version {version}")
+    previous = [row.version for row in rows if row.status == "active"]
     for row in rows:
         if row.status == "active" and row is not chosen:
             row.status = "retired"
     chosen.status, chosen.activated_at = "active", utcnow()
     session.flush()
+    audit(
+        session,
+        workspace_id=workspace_id,
+        type="model.activated",
+        data={"version": version, "previous": previous[0] if previous else None},
+    )
     return chosen
 
 
@@ -133,11 +142,11 @@ class TriageCache:
         row = session.execute(
             select(ModelVersion.id, ModelVersion.version).where(ModelVersion.status == "active")
         ).first()
-        settings = workspace.settings or {}
+        settings = workspace_settings(workspace)
         key = (
             row.id if row else None,
-            tuple(settings.get("languages", ["en"])),
-            tuple(sorted((settings.get("entity_patterns") or {}).items())),
+            settings.languages,
+            tuple(sorted(settings.entity_patterns.items())),
         )
         with self._lock:
             cached = self._entries.get(workspace.id)
@@ -151,8 +160,8 @@ class TriageCache:
             model = IntentModel.from_bytes(artifact or b"")
         triage = Triage(
             model,
-            languages=settings.get("languages", ["en"]),
-            entity_patterns=settings.get("entity_patterns") or None,
+            languages=list(settings.languages),
+            entity_patterns=settings.entity_patterns or None,
             model_version=row.version if row else None,
         )
         with self._lock:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pyotp
 import segno
@@ -31,6 +29,7 @@ from tandem.db.base import utcnow
 from tandem.events.service import audit
 from tandem.users.models import Role, User
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.settings import workspace_settings
 
 ISSUER = "Tandem"
 # Accept the code of the previous and next 30-second step too: phones' clocks drift.
@@ -188,9 +187,6 @@ def _who(user: User) -> dict[str, str]:
 
 # --- the workspace rule: admins must use two-factor login -------------------------------------
 
-SECURITY_KEY = "security"
-REQUIRE_ADMIN_KEY = "require_admin_two_factor"
-
 
 class TwoFactorSetupRequiredError(PermissionDeniedError):
     """The workspace requires two-factor login for admins and this admin has not set it up."""
@@ -198,18 +194,16 @@ class TwoFactorSetupRequiredError(PermissionDeniedError):
     code = "two_factor_setup_required"
 
 
-def admin_two_factor_required(settings: Mapping[str, Any] | None) -> bool:
-    """Return whether a workspace's settings require two-factor login for admins."""
-    security = (settings or {}).get(SECURITY_KEY)
-    return isinstance(security, Mapping) and bool(security.get(REQUIRE_ADMIN_KEY))
+def admin_two_factor_required(workspace: Workspace | None) -> bool:
+    """Return whether a workspace requires two-factor login for admins."""
+    return workspace_settings(workspace).security.require_admin_two_factor
 
 
 def needs_setup(session: Session, user: User) -> bool:
     """Return whether this user must set up two-factor login before doing admin work."""
     if user.has_totp or not Role(user.role).includes(Role.ADMIN):
         return False
-    workspace = session.get(Workspace, user.workspace_id)
-    return workspace is not None and admin_two_factor_required(workspace.settings)
+    return admin_two_factor_required(session.get(Workspace, user.workspace_id))
 
 
 def require_setup_done(session: Session, user: User) -> None:
@@ -229,7 +223,8 @@ def set_admin_two_factor_required(
 
     if required and not by.has_totp:
         raise ConflictError("set up two-factor login for yourself before requiring it for admins")
-    current = (workspace.settings or {}).get(SECURITY_KEY)
-    security = dict(current) if isinstance(current, Mapping) else {}
-    update_settings(session, workspace, {SECURITY_KEY: {**security, REQUIRE_ADMIN_KEY: required}})
+    security = workspace_settings(workspace).security.model_copy(
+        update={"require_admin_two_factor": required}
+    )
+    update_settings(session, workspace, {"security": security.model_dump()})
     return required

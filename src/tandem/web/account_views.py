@@ -30,9 +30,7 @@ def _context(
 ) -> dict[str, Any]:
     user = principal.user
     workspace = get_workspace(session, user.workspace_id)
-    required = Role(user.role).includes(Role.ADMIN) and totp.admin_two_factor_required(
-        workspace.settings if workspace else None
-    )
+    required = Role(user.role).includes(Role.ADMIN) and totp.admin_two_factor_required(workspace)
     return {
         "user": user,
         "csrf_token": page_csrf(principal, settings.secret_key),

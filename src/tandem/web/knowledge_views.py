@@ -23,6 +23,7 @@ from tandem.web.admin_views import Checkbox, _base, _form_result
 from tandem.web.auth import ConsoleAdmin, ConsoleRoute, ConsoleSupervisor
 from tandem.web.templating import render
 from tandem.workspaces.service import get_workspace
+from tandem.workspaces.settings import workspace_settings
 
 router = APIRouter(prefix="/console/admin", route_class=ConsoleRoute)
 
@@ -267,8 +268,7 @@ def delete_article(
 
 
 def _languages(session: Session, principal: Principal) -> list[str]:
-    workspace = get_workspace(session, principal.workspace_id)
-    return list((workspace.settings or {}).get("languages") or ["en"])
+    return list(workspace_settings(get_workspace(session, principal.workspace_id)).languages)
 
 
 def _intents_context(

@@ -9,38 +9,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from tandem.api.deps import SessionDep, SettingsDep
+from tandem.api.middleware import framed_page_headers
 from tandem.core.errors import NotFoundError
+from tandem.core.pages import page_templates
 from tandem.workspaces.models import Workspace
 from tandem.workspaces.service import get_workspace_by_widget_key
+from tandem.workspaces.settings import StoreInfo, workspace_settings
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
+templates = page_templates(HERE / "templates")
 
 router = APIRouter(tags=["widget"], include_in_schema=False)
 
 # The page only ever talks to this desk; customers' sites may frame it (that is the widget).
-PAGE_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "connect-src 'self'",
-        "img-src 'self' data:",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors *",
-    ]
+PAGE_HEADERS = framed_page_headers(
+    "script-src 'self'", "style-src 'self'", "connect-src 'self'", "img-src 'self' data:"
 )
-PAGE_HEADERS = {
-    "Content-Security-Policy": PAGE_CSP,
-    "Cache-Control": "no-cache",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
 # Sites embed /widget.js forever under one URL, so it is revalidated often (cheap with the ETag).
 EMBED_CACHE = "public, max-age=300, stale-while-revalidate=86400"
 # Page assets are requested with ?v=<content hash>, so a new release never meets a stale copy.
@@ -118,12 +105,12 @@ def widget_page(
             status_code=404,
             headers=PAGE_HEADERS,
         )
-    store = (workspace.settings or {}).get("store") or {}
+    store = workspace_settings(workspace).store or StoreInfo()
     context = {
         **_common_context(request),
         "widget_key": key,
-        "store_name": store.get("name") or workspace.name,
-        "support_hours": store.get("support_hours"),
+        "store_name": store.name or workspace.name,
+        "support_hours": store.support_hours,
         "max_chars": settings.max_message_chars,
         "embed": embed,
     }

@@ -1,31 +1,38 @@
-"""The workspace's assistant persona and language rules, read and validated in one place.
+"""The workspace's assistant persona and language rules, as the front line and console use them.
 
-Stored in `Workspace.settings` (JSON) under the keys below; every reader (responder, front line,
-console, API) goes through `read_ai_settings`, every writer through `validate_ai_changes`.
+The values live in `WorkspaceSettings` (workspaces/settings.py, which owns their defaults and
+validation); this module turns them into the persona the AI speaks with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, get_args
 
 from tandem.core.errors import ValidationError
+from tandem.workspaces.settings import (
+    DEFAULT_PRECISION_TARGET,
+    MAX_NAME_CHARS,
+    NOTICE_LANGUAGES,
+    LanguageFallback,
+    WorkspaceSettings,
+    workspace_settings,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from tandem.workspaces.models import Workspace
 
-LanguageFallback = Literal["escalate", "default_language"]
-FALLBACKS: tuple[LanguageFallback, ...] = ("escalate", "default_language")
-MAX_NAME_CHARS = 60
-MAX_NOTICE_CHARS = 300
-NOTICE_LANGUAGES = ("en", "es", "de", "fr")
-# The share of AI answers that must be right; the answer threshold is derived from it at training.
-DEFAULT_PRECISION_TARGET = 0.95
-MIN_PRECISION_TARGET = 0.5
-MAX_PRECISION_TARGET = 0.999
+FALLBACKS: tuple[LanguageFallback, ...] = get_args(LanguageFallback)
+AI_KEYS = (
+    "assistant_name",
+    "ai_notice",
+    "language_fallback",
+    "default_language",
+    "precision_target",
+)
 
 # The notice the AI adds to each of its messages: it is an AI and a person is one message away.
 # "{name}" is the assistant's name. Workspaces may override any language.
@@ -75,92 +82,24 @@ def default_assistant_name(workspace_name: str) -> str:
     return f"{workspace_name.strip()} assistant"[:MAX_NAME_CHARS]
 
 
-def read_ai_settings(settings: Mapping[str, Any] | None, *, workspace_name: str) -> AiSettings:
-    """Return a workspace's AI persona settings, with defaults for anything unset."""
-    data = settings or {}
-    languages = list(data.get("languages") or ["en"])
+def read_ai_settings(settings: WorkspaceSettings, *, workspace_name: str) -> AiSettings:
+    """Return a workspace's AI persona from its settings."""
     # The store's own name when the workspace records one (the demo's workspace is "demo", its
     # store "Northwind Threads"), else the workspace's.
-    store = data.get("store")
-    store_name = store.get("name") if isinstance(store, Mapping) else None
-    if isinstance(store_name, str) and store_name.strip():
-        workspace_name = store_name
-    fallback = data.get("language_fallback")
-    notices = data.get("ai_notice") or {}
+    if settings.store is not None and settings.store.name and settings.store.name.strip():
+        workspace_name = settings.store.name
     return AiSettings(
-        assistant_name=str(data.get("assistant_name") or default_assistant_name(workspace_name)),
-        notices={k: str(v) for k, v in notices.items() if isinstance(k, str) and v}
-        if isinstance(notices, Mapping)
-        else {},
-        language_fallback=fallback if fallback in FALLBACKS else "escalate",
-        default_language=str(data.get("default_language") or languages[0]),
-        precision_target=_precision_or_default(data.get("precision_target")),
+        assistant_name=settings.assistant_name or default_assistant_name(workspace_name),
+        notices=dict(settings.ai_notice),
+        language_fallback=settings.language_fallback,
+        default_language=settings.answer_language,
+        precision_target=settings.precision_target,
     )
-
-
-def _precision_or_default(value: Any) -> float:
-    try:
-        target = float(value)
-    except (TypeError, ValueError):
-        return DEFAULT_PRECISION_TARGET
-    ok = MIN_PRECISION_TARGET <= target <= MAX_PRECISION_TARGET
-    return target if ok else DEFAULT_PRECISION_TARGET
-
-
-def validate_ai_changes(changes: Mapping[str, Any], *, languages: list[str]) -> dict[str, Any]:
-    """Return the settings keys to store for a change request, or raise ValidationError."""
-    out: dict[str, Any] = {}
-    if "assistant_name" in changes:
-        name = str(changes["assistant_name"] or "").strip()
-        if len(name) > MAX_NAME_CHARS:
-            raise ValidationError(f"assistant_name is longer than {MAX_NAME_CHARS} characters")
-        out["assistant_name"] = name or None  # empty: back to the default
-    if "ai_notice" in changes:
-        notices = changes["ai_notice"] or {}
-        if not isinstance(notices, Mapping):
-            raise ValidationError("ai_notice must map a language code to a text")
-        cleaned: dict[str, str] = {}
-        for lang, text in notices.items():
-            if lang not in NOTICE_LANGUAGES:
-                raise ValidationError(
-                    f"ai_notice language {lang!r} is not one of {', '.join(NOTICE_LANGUAGES)}"
-                )
-            value = str(text or "").strip()
-            if len(value) > MAX_NOTICE_CHARS:
-                raise ValidationError(f"ai_notice is longer than {MAX_NOTICE_CHARS} characters")
-            if value:
-                cleaned[lang] = value
-        out["ai_notice"] = cleaned
-    if "language_fallback" in changes:
-        if changes["language_fallback"] not in FALLBACKS:
-            raise ValidationError(f"language_fallback must be one of {', '.join(FALLBACKS)}")
-        out["language_fallback"] = changes["language_fallback"]
-    if "default_language" in changes:
-        if changes["default_language"] not in languages:
-            raise ValidationError(
-                "default_language must be one of the workspace's languages "
-                f"({', '.join(languages)})"
-            )
-        out["default_language"] = changes["default_language"]
-    if "precision_target" in changes:
-        out["precision_target"] = _check_precision(changes["precision_target"])
-    return out
-
-
-def _check_precision(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError("precision_target must be a number such as 0.95")
-    if not MIN_PRECISION_TARGET <= value <= MAX_PRECISION_TARGET:
-        raise ValidationError(
-            f"precision_target must be between {MIN_PRECISION_TARGET:g} "
-            f"and {MAX_PRECISION_TARGET:g} (a share of answers, e.g. 0.95)"
-        )
-    return round(float(value), 4)
 
 
 def workspace_ai_settings(workspace: Workspace) -> AiSettings:
     """Return a workspace's AI persona settings."""
-    return read_ai_settings(workspace.settings, workspace_name=workspace.name)
+    return read_ai_settings(workspace_settings(workspace), workspace_name=workspace.name)
 
 
 def change_ai_settings(
@@ -169,6 +108,11 @@ def change_ai_settings(
     """Validate and store changes to a workspace's AI settings; return the result."""
     from tandem.workspaces.service import update_settings
 
-    languages = list((workspace.settings or {}).get("languages") or ["en"])
-    update_settings(session, workspace, validate_ai_changes(changes, languages=languages))
+    unknown = sorted(set(changes) - set(AI_KEYS))
+    if unknown:
+        raise ValidationError(f"{unknown} are not AI settings; allowed: {', '.join(AI_KEYS)}")
+    wanted = dict(changes)
+    if "ai_notice" in wanted and wanted["ai_notice"] is None:
+        wanted["ai_notice"] = {}  # null: back to the default notices
+    update_settings(session, workspace, wanted)
     return workspace_ai_settings(workspace)

@@ -10,24 +10,10 @@ from sqlalchemy.orm import Session
 
 from tandem.core.errors import ConflictError, NotFoundError, ValidationError
 from tandem.events.service import audit
-from tandem.privacy.mask import check_privacy_settings
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.settings import WorkspaceSettings, read_settings, validate_settings
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$")
-
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "precision_target": 0.95,
-    "languages": ["en"],
-    "ai_allowed_intents": None,  # None = every intent with an approved answer
-    "human_only_topics": [
-        "legal_threat",
-        "cancellation",
-        "refund_dispute",
-        "complaint",
-        "vulnerable_customer",
-        "security_incident",
-    ],
-}
 
 
 def create_workspace(
@@ -41,7 +27,8 @@ def create_workspace(
         )
     if session.scalar(select(Workspace.id).where(Workspace.name == name)) is not None:
         raise ConflictError(f"a workspace named {name!r} already exists")
-    workspace = Workspace(name=name, settings={**DEFAULT_SETTINGS, **(settings or {})})
+    # Only what was set is stored, so a later release's better default reaches the rest.
+    workspace = Workspace(name=name, settings=validate_settings(settings or {}).stored())
     session.add(workspace)
     session.flush()
     # Every desk starts with a default queue and SLA policies, so escalations have a home.
@@ -82,14 +69,31 @@ def get_workspace_by_widget_key(session: Session, widget_key: str | None) -> Wor
     return workspace
 
 
-def update_settings(session: Session, workspace: Workspace, changes: dict[str, Any]) -> Workspace:
-    """Merge changes into a workspace's settings (the JSON column is replaced, not mutated)."""
-    workspace.settings = {**(workspace.settings or {}), **changes}
+def update_settings(
+    session: Session,
+    workspace: Workspace,
+    changes: dict[str, Any],
+    *,
+    audit_type: str = "settings.changed",
+    audit_data: dict[str, Any] | None = None,
+) -> WorkspaceSettings:
+    """Validate and store changes to a workspace's settings; raise ValidationError if bad.
+
+    The merged result must pass `WorkspaceSettings`; the JSON column is replaced, not mutated
+    (JSON columns only notice a new value). The change is audited as `audit_type`.
+    """
+    merged = validate_settings({**read_settings(workspace.settings).stored(), **changes})
+    workspace.settings = merged.stored()
     session.flush()
-    audit(session, workspace_id=workspace.id, type="settings.changed", data={"changes": changes})
-    return workspace
+    data = audit_data if audit_data is not None else {"changes": changes}
+    audit(session, workspace_id=workspace.id, type=audit_type, data=data)
+    return merged
 
 
-def change_privacy_settings(session: Session, workspace: Workspace, value: object) -> Workspace:
+def change_privacy_settings(
+    session: Session, workspace: Workspace, value: object
+) -> WorkspaceSettings:
     """Validate and store which personal data is masked before messages are stored."""
-    return update_settings(session, workspace, {"privacy": check_privacy_settings(value)})
+    return update_settings(
+        session, workspace, {"privacy": {"mask": []} if value is None else value}
+    )
