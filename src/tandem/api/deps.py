@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tandem.config import Settings
 from tandem.core.errors import AuthenticationError, PermissionDeniedError
 from tandem.core.security import csrf_matches
-from tandem.db.session import scope_session
+from tandem.db.session import scope_session, transaction
 from tandem.events.service import set_actor
 from tandem.users.models import ApiToken, Role, TokenKind, TokenScope, User
 from tandem.users.service import resolve_token
@@ -34,15 +34,8 @@ def get_settings_dep(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     """Yield one session per request: commit if the handler succeeded, else roll back."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    session = factory()
-    try:
+    with transaction(factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -110,19 +111,21 @@ class LoginLimiter:
 
     def failed(self, attempt: LoginAttempt) -> None:
         """Count a failed attempt."""
-        try:
-            for item, ids in self._keys(attempt):
-                self._limiter.hit(item, *ids)
-        except Exception:
-            logger.warning("login limiter storage failed; not counting", exc_info=True)
+        self._each_counter(attempt, self._limiter.hit, "counting")
 
     def succeeded(self, attempt: LoginAttempt) -> None:
         """Forget the failures of the attempt's email after a successful login."""
+        self._each_counter(attempt, self._limiter.clear, "clearing")
+
+    def _each_counter(
+        self, attempt: LoginAttempt, apply: Callable[..., object], doing: str
+    ) -> None:
+        # A storage outage must not fail the login: say so and go on without the counters.
         try:
             for item, ids in self._keys(attempt):
-                self._limiter.clear(item, *ids)
+                apply(item, *ids)
         except Exception:
-            logger.warning("login limiter storage failed; not clearing", exc_info=True)
+            logger.warning("login limiter storage failed; not %s", doing, exc_info=True)
 
 
 def login_limiter(request: Request) -> LoginLimiter:

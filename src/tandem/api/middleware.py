@@ -242,6 +242,27 @@ CONSOLE_CSP = "; ".join(
 CONSOLE_PREFIXES = ("/console", "/login", "/logout")
 
 
+def framed_page_headers(*sources: str) -> dict[str, str]:
+    """Return the headers of a public page that customers' sites may frame.
+
+    Its Content-Security-Policy loads only `sources` (e.g. "style-src 'self'") and posts no
+    forms; the page is revalidated on each visit, sends no referrer and is never sniffed.
+    """
+    policy = [
+        "default-src 'none'",
+        *sources,
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors *",
+    ]
+    return {
+        "Content-Security-Policy": "; ".join(policy),
+        "Cache-Control": "no-cache",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
 class ConsoleSecurityHeaders:
     """Add a strict Content-Security-Policy and no-framing to the console's HTML pages."""
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -146,13 +147,9 @@ def bench_triage(
     """Time the whole per-message triage (all signals + intent) on a trained model."""
     from tandem.triage.bench import run_triage_benchmark
 
-    with progress_bar() as update:
-        try:
-            result = run_triage_benchmark(
-                messages_path=messages, text_column=text_column, count=count, progress=update
-            )
-        except (TandemError, ValueError) as exc:
-            raise fail(str(exc)) from None
+    result = _run_bench(
+        run_triage_benchmark, messages_path=messages, text_column=text_column, count=count
+    )
     text = json.dumps(result, indent=2)
     if json_out:
         json_out.write_text(text + "\n", encoding="utf-8")
@@ -161,6 +158,15 @@ def bench_triage(
         )
     else:
         sys.stdout.write(text + "\n")
+
+
+def _run_bench(run: Callable[..., dict[str, Any]], **options: Any) -> dict[str, Any]:
+    """Run a benchmark with progress bars; a bad input or data file ends the command cleanly."""
+    with progress_bar() as update:
+        try:
+            return run(progress=update, **options)
+        except (TandemError, ValueError) as exc:
+            raise fail(str(exc)) from None
 
 
 def _print_json(result: dict[str, object], json_out: Path | None, summary: str) -> None:
@@ -196,20 +202,16 @@ def bench_kb(
     if out_of_scope is None:
         clinc = data.resolve().parent.parent / "clinc150"
         out_of_scope = [p for p in (clinc / "val.csv", clinc / "oos_val.csv") if p.is_file()]
-    with progress_bar() as update:
-        try:
-            result = run_kb_benchmark(
-                data=data,
-                out_of_scope=out_of_scope,
-                precision_target=precision_target,
-                seed=seed,
-                text_column=text_column,
-                label_column=label_column,
-                answer_column=answer_column,
-                progress=update,
-            )
-        except (TandemError, ValueError) as exc:
-            raise fail(str(exc)) from None
+    result = _run_bench(
+        run_kb_benchmark,
+        data=data,
+        out_of_scope=out_of_scope,
+        precision_target=precision_target,
+        seed=seed,
+        text_column=text_column,
+        label_column=label_column,
+        answer_column=answer_column,
+    )
     _print_json(
         result, json_out, f"answered {result['answered_share']}, precision {result['precision']}"
     )
@@ -223,9 +225,5 @@ def bench_demo(
     """Seed and train the demo store in a throwaway database; measure what it would answer."""
     from tandem.demo.bench import run_demo_benchmark
 
-    with progress_bar() as update:
-        try:
-            result = run_demo_benchmark(questions=questions, progress=update)
-        except (TandemError, ValueError) as exc:
-            raise fail(str(exc)) from None
+    result = _run_bench(run_demo_benchmark, questions=questions)
     _print_json(result, json_out, f"{result['questions']} questions planned")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from tandem.conversations.models import Conversation, Message
+from tandem.conversations.models import Conversation
 from tandem.conversations.service import PRIORITY_NAMES
+from tandem.core.schemas import BodyIn, RowOut
 
 
-class MessageOut(BaseModel):
+class MessageOut(RowOut):
     """A message as the customer sees it."""
 
     id: str
@@ -19,17 +20,6 @@ class MessageOut(BaseModel):
     author: str
     text: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, message: Message) -> MessageOut:
-        """Build from a stored message."""
-        return cls(
-            id=message.id,
-            seq=message.seq,
-            author=message.author,
-            text=message.text,
-            created_at=message.created_at,
-        )
 
 
 class AgentMessageOut(MessageOut):
@@ -39,22 +29,8 @@ class AgentMessageOut(MessageOut):
     is_private: bool
     meta: dict[str, Any]
 
-    @classmethod
-    def of(cls, message: Message) -> AgentMessageOut:
-        """Build from a stored message."""
-        return cls(
-            id=message.id,
-            seq=message.seq,
-            author=message.author,
-            text=message.text,
-            created_at=message.created_at,
-            author_user_id=message.author_user_id,
-            is_private=message.is_private,
-            meta=message.meta,
-        )
 
-
-class ConversationSummary(BaseModel):
+class ConversationSummary(RowOut):
     """A conversation in a list."""
 
     id: str
@@ -75,21 +51,12 @@ class ConversationSummary(BaseModel):
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationSummary:
         """Build from a stored conversation."""
-        return cls(
-            id=conversation.id,
-            status=conversation.status,
-            channel=conversation.channel,
+        return cls.from_row(
+            conversation,
             priority=PRIORITY_NAMES.get(conversation.priority, "normal"),
-            assignee_id=conversation.assignee_id,
-            customer_id=conversation.customer_id,
             customer_name=conversation.customer.name,
             customer_email=conversation.customer.email,
-            language=conversation.language,
-            subject=conversation.subject,
             tags=list(conversation.tags or []),
-            created_at=conversation.created_at,
-            updated_at=conversation.updated_at,
-            last_message_at=conversation.last_message_at,
         )
 
 
@@ -99,9 +66,7 @@ class ConversationDetail(ConversationSummary):
     messages: list[AgentMessageOut]
 
 
-class TextIn(BaseModel):
+class TextIn(BodyIn):
     """A message to post."""
-
-    model_config = ConfigDict(extra="forbid")
 
     text: str = Field(description="The message text (1 to the configured maximum characters).")

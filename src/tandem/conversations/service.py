@@ -16,7 +16,6 @@ from tandem.conversations.models import Conversation, Message, apply_transition
 from tandem.conversations.state import Action, Status, Transition
 from tandem.copilot.compliance import (
     NEVER_OVERRIDDEN,
-    ComplianceRules,
     check_draft,
     has_blocking,
     overridable,
@@ -31,6 +30,7 @@ from tandem.core.security import hash_token
 from tandem.core.text import first_line
 from tandem.customers.service import get_or_create_customer
 from tandem.db.base import new_secret, utcnow
+from tandem.db.session import one_or_not_found
 from tandem.events.service import record
 from tandem.jobs.service import enqueue
 from tandem.live import notify_conversation
@@ -38,6 +38,7 @@ from tandem.privacy.detect import CARD_NUMBER
 from tandem.privacy.mask import card_notice, mask_text, masked_kinds
 from tandem.users.models import Role, User
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.settings import WorkspaceSettings, workspace_settings
 
 
 class Author(StrEnum):
@@ -114,12 +115,7 @@ def start_conversation(
 def get_conversation(session: Session, conversation_id: str, *, lock: bool = False) -> Conversation:
     """Return a conversation visible to this session (FOR UPDATE when lock is set)."""
     query = select(Conversation).where(Conversation.id == conversation_id)
-    if lock:
-        query = query.with_for_update()
-    conversation = session.scalar(query)
-    if conversation is None:
-        raise NotFoundError("conversation not found")
-    return conversation
+    return one_or_not_found(session, query, "conversation", lock=lock)
 
 
 def get_conversation_for_customer(
@@ -132,12 +128,7 @@ def get_conversation_for_customer(
         Conversation.id == conversation_id,
         Conversation.customer_token_hash == hash_token(customer_token),
     )
-    if lock:
-        query = query.with_for_update()
-    conversation = session.scalar(query)
-    if conversation is None:
-        raise NotFoundError("conversation not found")
-    return conversation
+    return one_or_not_found(session, query, "conversation", lock=lock)
 
 
 def change_status(
@@ -221,12 +212,10 @@ def post_message(
     posting applies the ownership rules the message implies.
     """
     text = check_text(text, max_chars=max_chars)
-    workspace_settings = _workspace_settings(session, conversation.workspace_id)
+    settings = _workspace_settings(session, conversation.workspace_id)
     if author is Author.AGENT and not is_private:
-        _enforce_compliance(
-            session, conversation, text, workspace_settings, user_id, override_reason
-        )
-    masked = mask_text(text, masked_kinds(workspace_settings))
+        _enforce_compliance(session, conversation, text, settings, user_id, override_reason)
+    masked = mask_text(text, masked_kinds(settings.privacy.mask))
     if masked.changed:
         text = masked.text
         meta = {**(meta or {}), "masked": masked.kinds}
@@ -273,20 +262,19 @@ def post_message(
     return message
 
 
-def _workspace_settings(session: Session, workspace_id: str) -> dict[str, Any]:
-    workspace = session.get(Workspace, workspace_id)
-    return dict(workspace.settings or {}) if workspace is not None else {}
+def _workspace_settings(session: Session, workspace_id: str) -> WorkspaceSettings:
+    return workspace_settings(session.get(Workspace, workspace_id))
 
 
 def _enforce_compliance(
     session: Session,
     conversation: Conversation,
     text: str,
-    workspace_settings: dict[str, Any],
+    settings: WorkspaceSettings,
     user_id: str | None,
     override_reason: str | None,
 ) -> None:
-    rules = ComplianceRules.from_settings(workspace_settings.get("compliance"))
+    rules = settings.compliance_rules
     flags = check_draft(text, rules)
     if not has_blocking(flags):
         return

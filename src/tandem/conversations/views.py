@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from tandem.api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from tandem.conversations import service
@@ -19,16 +19,15 @@ from tandem.conversations.schemas import (
 from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
 from tandem.core.errors import ConflictError
+from tandem.core.schemas import BodyIn
 from tandem.handoff import service as handoff
 from tandem.live.sse import conversation_stream, last_event_id, message_loader
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
 
-class ReplyIn(BaseModel):
+class ReplyIn(BodyIn):
     """An agent's reply, or a private note when `private` is true."""
-
-    model_config = ConfigDict(extra="forbid")
 
     text: str
     private: bool = False
@@ -40,19 +39,15 @@ class ReplyIn(BaseModel):
     )
 
 
-class StatusIn(BaseModel):
+class StatusIn(BodyIn):
     """A status change: resolve, hand back to the AI, reopen, or escalate to a human."""
-
-    model_config = ConfigDict(extra="forbid")
 
     action: Literal["resolve", "hand_back", "reopen", "escalate"]
     reason: str | None = Field(None, max_length=500)
 
 
-class AssignIn(BaseModel):
+class AssignIn(BodyIn):
     """Who takes the conversation; omit user_id to claim it yourself."""
-
-    model_config = ConfigDict(extra="forbid")
 
     user_id: str | None = None
 
@@ -61,7 +56,7 @@ def _detail(session: Any, conversation: Any) -> ConversationDetail:
     messages = service.list_messages(session, conversation.id, include_private=True)
     summary = ConversationSummary.of(conversation)
     return ConversationDetail(
-        **summary.model_dump(), messages=[AgentMessageOut.of(m) for m in messages]
+        **summary.model_dump(), messages=[AgentMessageOut.from_row(m) for m in messages]
     )
 
 
@@ -113,7 +108,7 @@ def reply(
         max_chars=settings.max_message_chars,
         override_reason=body.override_reason,
     )
-    return AgentMessageOut.of(message)
+    return AgentMessageOut.from_row(message)
 
 
 @router.post("/{conversation_id}/assign", response_model=ConversationSummary)
@@ -171,7 +166,7 @@ def follow(
         workspace_id=workspace_id,
         conversation_id=conversation_id,
         include_private=True,
-        to_json=lambda m: AgentMessageOut.of(m).model_dump(mode="json"),
+        to_json=lambda m: AgentMessageOut.from_row(m).model_dump(mode="json"),
         known_state=state,
     )
     return conversation_stream(request, conversation_id, load, last_event_id(request, after))

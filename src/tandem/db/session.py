@@ -7,15 +7,17 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, Select, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
+from tandem.core.errors import NotFoundError
 from tandem.db.base import TenantScoped
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WORKSPACE_KEY = "workspace_id"
 AFTER_COMMIT_KEY = "after_commit"
@@ -132,6 +134,20 @@ def scope_session(session: Session, workspace_id: str) -> None:
     if current is not None and current != workspace_id:
         raise RuntimeError("a session cannot be re-scoped to another workspace")
     session.info[WORKSPACE_KEY] = workspace_id
+
+
+def one_or_not_found(session: Session, query: Select[T], what: str, *, lock: bool = False) -> T:
+    """Return the row a query finds in the session's scope (FOR UPDATE when lock is set).
+
+    Raise NotFoundError("<what> not found") when there is none. A query, not session.get: the
+    scoped session's workspace filter applies to every query, never to its identity map.
+    """
+    if lock:
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        raise NotFoundError(f"{what} not found")
+    return row
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -14,18 +14,32 @@ def faq_entries(content: dict[str, Any]) -> list[dict[str, Any]]:
     return list(content.get("faqs", [])) + list(content.get("human_only", []))
 
 
+def save_faq_answer(
+    session: Session,
+    *,
+    workspace_id: str,
+    entry: dict[str, Any],
+    ai_allowed: bool | None = None,
+    translations: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """Store an FAQ entry as its intent's approved answer (None keeps ai_allowed/translations)."""
+    upsert_answer(
+        session,
+        workspace_id=workspace_id,
+        intent=entry["intent"],
+        title=entry["title"],
+        body=entry["answer"],
+        ai_allowed=ai_allowed,
+        translations=translations,
+    )
+
+
 def load_faq(session: Session, *, workspace_id: str, content: dict[str, Any]) -> int:
     """Store each FAQ as an approved answer and its phrasings as training examples."""
     count = 0
     for entry in faq_entries(content):
-        upsert_answer(
-            session,
-            workspace_id=workspace_id,
-            intent=entry["intent"],
-            title=entry["title"],
-            body=entry["answer"],
-            ai_allowed=bool(entry.get("ai_allowed", True)),
-        )
+        allowed = bool(entry.get("ai_allowed", True))
+        save_faq_answer(session, workspace_id=workspace_id, entry=entry, ai_allowed=allowed)
         count += add_training_examples(
             session,
             workspace_id=workspace_id,

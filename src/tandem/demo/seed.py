@@ -11,14 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tandem.db.session import scope_session
-from tandem.demo.knowledge import faq_entries, load_faq
-from tandem.knowledge.service import upsert_answer
+from tandem.demo.knowledge import faq_entries, load_faq, save_faq_answer
 from tandem.routing.admin import update_routing_settings
 from tandem.triage.service import TrainProgress, train_model
 from tandem.users.models import Role
 from tandem.users.service import create_user
 from tandem.workspaces.models import Workspace
-from tandem.workspaces.service import DEFAULT_SETTINGS, create_workspace
+from tandem.workspaces.service import create_workspace
+from tandem.workspaces.settings import DEFAULT_HUMAN_ONLY_TOPICS
 
 DEMO_WORKSPACE = "demo"
 DEMO_AGENT_EMAIL = "agent@demo.tandem"
@@ -66,14 +66,7 @@ def load_translations(session: Session, *, workspace_id: str, content: dict[str,
         translations = entry.get("translations")
         if not translations:
             continue
-        upsert_answer(
-            session,
-            workspace_id=workspace_id,
-            intent=entry["intent"],
-            title=entry["title"],
-            body=entry["answer"],
-            translations=translations,
-        )
+        save_faq_answer(session, workspace_id=workspace_id, entry=entry, translations=translations)
         count += 1
     return count
 
@@ -96,7 +89,7 @@ def seed_demo(
             # cancel_order_howto, delete_account); disputes, complaints, legal threats,
             # vulnerable customers and security incidents still go to a person.
             "human_only_topics": [
-                topic for topic in DEFAULT_SETTINGS["human_only_topics"] if topic != "cancellation"
+                topic for topic in DEFAULT_HUMAN_ONLY_TOPICS if topic != "cancellation"
             ],
         },
     )

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from tandem.api.deps import AdminPrincipal, SessionDep
+from tandem.core.schemas import RowOut
 from tandem.events import service
 from tandem.events.models import Event
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
-class EventOut(BaseModel):
+class EventOut(RowOut):
     """One audit log entry."""
 
     id: int
@@ -29,15 +30,7 @@ class EventOut(BaseModel):
     @classmethod
     def of(cls, event: Event) -> EventOut:
         """Build from a stored event."""
-        return cls(
-            id=event.id,
-            type=event.type,
-            actor_type=event.actor_type,
-            actor_id=event.actor_id,
-            conversation_id=event.conversation_id,
-            data=event.data or {},
-            created_at=event.created_at,
-        )
+        return cls.from_row(event, data=event.data or {})
 
 
 class EventPageOut(BaseModel):

@@ -65,17 +65,15 @@ def latest_packet_data(
     session: Session, conversation_ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
     """Return the data of each conversation's newest handoff packet (never escalated: absent)."""
-    latest: dict[str, dict[str, Any]] = {}
     if not conversation_ids:
-        return latest
+        return {}
     rows = session.execute(
         select(HandoffPacket.conversation_id, HandoffPacket.data)
         .where(HandoffPacket.conversation_id.in_(list(conversation_ids)))
         .order_by(HandoffPacket.created_at, HandoffPacket.id)
     )
-    for conversation_id, data in rows:
-        latest[conversation_id] = data or {}  # later rows are newer
-    return latest
+    # Oldest first: each conversation ends up with its newest packet's data.
+    return {conversation_id: data or {} for conversation_id, data in rows}
 
 
 def request_human(

@@ -6,17 +6,17 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from tandem.api.deps import CurrentPrincipal, SessionDep
 from tandem.conversations.service import get_conversation
 from tandem.core.errors import NotFoundError
+from tandem.core.schemas import RowOut
 from tandem.handoff.service import latest_packet
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
 
-class HandoffOut(BaseModel):
+class HandoffOut(RowOut):
     """Everything the AI knew when it handed the conversation over."""
 
     id: str
@@ -36,11 +36,4 @@ def read_handoff(
     packet = latest_packet(session, conversation_id)
     if packet is None:
         raise NotFoundError("this conversation has not been handed to a human")
-    return HandoffOut(
-        id=packet.id,
-        conversation_id=packet.conversation_id,
-        trigger=packet.trigger,
-        reasons=packet.reasons,
-        data=packet.data,
-        created_at=packet.created_at,
-    )
+    return HandoffOut.from_row(packet)

@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from tandem.api.deps import SessionDep
+from tandem.api.middleware import framed_page_headers
 from tandem.core.errors import NotFoundError
+from tandem.core.pages import page_templates
 from tandem.db.session import scope_session
 from tandem.knowledge import service
 from tandem.knowledge.markdown import render_markdown
@@ -20,29 +21,13 @@ from tandem.knowledge.models import Article
 from tandem.workspaces.service import get_workspace_by_widget_key
 
 HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.autoescape = True
+templates = page_templates(HERE / "templates")
 templates.env.filters["markdown"] = render_markdown
 
 router = APIRouter(tags=["help"], include_in_schema=False)
 
 # Nothing on the page runs: no scripts at all, styles and images from the desk only.
-PAGE_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors *",
-    ]
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": PAGE_CSP,
-    "Cache-Control": "no-cache",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
+PAGE_HEADERS = framed_page_headers("style-src 'self'", "img-src 'self' data:")
 _CSS = (HERE / "static" / "help.css").read_bytes()
 CSS_VERSION = hashlib.sha256(_CSS).hexdigest()[:12]
 

@@ -16,9 +16,10 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from tandem.core.errors import NotFoundError, ValidationError
+from tandem.core.errors import ValidationError
 from tandem.db.base import new_id, utcnow
-from tandem.db.session import scope_session
+from tandem.db.session import one_or_not_found, scope_session
+from tandem.events.service import audit
 from tandem.knowledge.importers import (
     Document,
     Section,
@@ -31,6 +32,7 @@ from tandem.knowledge.models import Answer, Article, Chunk, TrainingExample
 from tandem.knowledge.retriever import Passage, VectorRetriever
 from tandem.triage.embedders import Embedder
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.settings import workspace_settings
 
 Progress = Callable[[int, int], None]
 
@@ -76,8 +78,7 @@ def clean_text(value: str, label: str, max_chars: int) -> str:
 def _translations(
     session: Session, workspace_id: str, given: Mapping[str, Mapping[str, str]]
 ) -> dict[str, dict[str, str]]:
-    workspace = session.get(Workspace, workspace_id)
-    languages = list((workspace.settings if workspace else {}).get("languages") or ["en"])
+    languages = workspace_settings(session.get(Workspace, workspace_id)).languages
     cleaned: dict[str, dict[str, str]] = {}
     for raw_code, translation in given.items():
         code = raw_code.strip().lower()
@@ -114,6 +115,7 @@ def upsert_answer(
     title = clean_text(title, "the answer's title", MAX_ANSWER_TITLE_CHARS)
     body = clean_text(body, "the answer", MAX_ANSWER_CHARS)
     answer = session.scalar(select(Answer).where(Answer.intent == intent))
+    created = answer is None
     if answer is None:
         answer = Answer(workspace_id=workspace_id, intent=intent, ai_allowed=True, translations={})
         session.add(answer)
@@ -124,6 +126,12 @@ def upsert_answer(
         answer.translations = _translations(session, workspace_id, translations)
     answer.updated_at = utcnow()
     session.flush()
+    audit(
+        session,
+        workspace_id=workspace_id,
+        type="answer.created" if created else "answer.changed",
+        data={"intent": intent, "title": title, "ai_allowed": answer.ai_allowed},
+    )
     return answer
 
 
@@ -154,10 +162,7 @@ def list_answers(session: Session) -> list[Answer]:
 
 def get_answer(session: Session, answer_id: str) -> Answer:
     """Return one of the workspace's approved answers, or raise NotFoundError."""
-    answer = session.scalar(select(Answer).where(Answer.id == answer_id))
-    if answer is None:
-        raise NotFoundError("answer not found")
-    return answer
+    return one_or_not_found(session, select(Answer).where(Answer.id == answer_id), "answer")
 
 
 def approved_answers(session: Session, *, ai_only: bool = True) -> dict[str, ApprovedAnswer]:
@@ -289,10 +294,7 @@ def list_articles(session: Session) -> list[Article]:
 
 def get_article(session: Session, *, article_id: str) -> Article:
     """Return one article of the scoped workspace, or raise NotFoundError."""
-    article = session.scalar(select(Article).where(Article.id == article_id))
-    if article is None:
-        raise NotFoundError("article not found")
-    return article
+    return one_or_not_found(session, select(Article).where(Article.id == article_id), "article")
 
 
 def _index_markdown(session: Session, article: Article, embedder: Embedder) -> None:
@@ -343,6 +345,7 @@ def update_article(
     title = clean_text(title, "the title", MAX_TITLE_CHARS)
     body = clean_text(body, "the article", MAX_ARTICLE_CHARS)
     reindex = (title, body) != (article.title, article.body)
+    switched = ai_enabled != article.ai_enabled
     article.title, article.body = title, body
     article.url, article.ai_enabled = clean_url(url), ai_enabled
     article.updated_at = utcnow()
@@ -350,6 +353,8 @@ def update_article(
     if reindex:
         _index_markdown(session, article, embedder)
         session.flush()
+    if switched:
+        _audit_ai_switch(session, article)
     return article
 
 
@@ -359,7 +364,17 @@ def set_article_ai_enabled(session: Session, *, article_id: str, ai_enabled: boo
     article.ai_enabled = ai_enabled
     article.updated_at = utcnow()
     session.flush()
+    _audit_ai_switch(session, article)
     return article
+
+
+def _audit_ai_switch(session: Session, article: Article) -> None:
+    audit(
+        session,
+        workspace_id=article.workspace_id,
+        type="article.ai_enabled" if article.ai_enabled else "article.ai_disabled",
+        data={"article_id": article.id, "title": article.title},
+    )
 
 
 def delete_article(session: Session, *, article_id: str) -> None:

@@ -6,16 +6,17 @@ Admins write; supervisors (and admins) read. Mistakes are 4xx with a readable me
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
 from fastapi import APIRouter, Depends, File, Response, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from tandem.api.deps import AdminPrincipal, SessionDep, SupervisorPrincipal
 from tandem.core.errors import ValidationError
+from tandem.core.schemas import BodyIn, RowOut
 from tandem.knowledge import intents, service
-from tandem.knowledge.models import Answer, Article, TrainingExample
+from tandem.knowledge.models import Answer, Article
 from tandem.triage.embedders import Embedder, get_embedder
 from tandem.triage.pipeline import SIGNAL_EMBEDDER
 from tandem.workspaces.service import get_workspace
@@ -56,10 +57,8 @@ def widget_key(session: Session, workspace_id: str) -> str:
 # --- articles -----------------------------------------------------------------------------------
 
 
-class ArticleIn(BaseModel):
+class ArticleIn(BodyIn):
     """An article written in Markdown; the AI may answer from it unless ai_enabled is false."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=service.MAX_TITLE_CHARS)
     body: str = Field(min_length=1, max_length=service.MAX_ARTICLE_CHARS)
@@ -67,7 +66,7 @@ class ArticleIn(BaseModel):
     ai_enabled: bool = True
 
 
-class ArticleSummaryOut(BaseModel):
+class ArticleSummaryOut(RowOut):
     """An article without its text."""
 
     id: str
@@ -81,30 +80,15 @@ class ArticleSummaryOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, article: Article, key: str) -> ArticleSummaryOut:
+    def of(cls, article: Article, key: str) -> Self:
         """Build from a stored article (key: the workspace's widget key, for its link)."""
-        return ArticleSummaryOut(
-            id=article.id,
-            title=article.title,
-            source=article.source,
-            url=article.url,
-            link=service.article_link(article, widget_key=key),
-            intent=article.intent,
-            ai_enabled=article.ai_enabled,
-            created_at=article.created_at,
-            updated_at=article.updated_at,
-        )
+        return cls.from_row(article, link=service.article_link(article, widget_key=key))
 
 
 class ArticleOut(ArticleSummaryOut):
     """An article with its text (Markdown for articles written in the console)."""
 
     body: str
-
-    @classmethod
-    def of(cls, article: Article, key: str) -> ArticleOut:
-        """Build from a stored article (key: the workspace's widget key, for its link)."""
-        return cls(**ArticleSummaryOut.of(article, key).model_dump(), body=article.body)
 
 
 class ImportOut(BaseModel):
@@ -183,19 +167,15 @@ def delete_article(article_id: str, principal: AdminPrincipal, session: SessionD
 # --- intents, answers, examples -----------------------------------------------------------------
 
 
-class TranslationIn(BaseModel):
+class TranslationIn(BodyIn):
     """The answer in one more language."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: str = Field("", max_length=service.MAX_ANSWER_TITLE_CHARS)
     body: str = Field(min_length=1, max_length=service.MAX_ANSWER_CHARS)
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(BodyIn):
     """The approved answer of an intent (replaces the current one, translations included)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=service.MAX_ANSWER_TITLE_CHARS)
     body: str = Field(min_length=1, max_length=service.MAX_ANSWER_CHARS)
@@ -204,7 +184,7 @@ class AnswerIn(BaseModel):
     source_url: str | None = Field(None, max_length=service.MAX_URL_CHARS)
 
 
-class AnswerOut(BaseModel):
+class AnswerOut(RowOut):
     """An approved answer."""
 
     title: str
@@ -216,13 +196,7 @@ class AnswerOut(BaseModel):
     @classmethod
     def of(cls, answer: Answer) -> AnswerOut:
         """Build from a stored answer."""
-        return cls(
-            title=answer.title,
-            body=answer.body,
-            translations=dict(answer.translations or {}),
-            source_url=answer.source_url,
-            updated_at=answer.updated_at,
-        )
+        return cls.from_row(answer, translations=dict(answer.translations or {}))
 
 
 class IntentOut(BaseModel):
@@ -235,23 +209,19 @@ class IntentOut(BaseModel):
     articles: int
 
 
-class ExampleIn(BaseModel):
+class ExampleIn(BodyIn):
     """One way a customer says it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=intents.MAX_EXAMPLE_CHARS)
 
 
-class MoveIn(BaseModel):
+class MoveIn(BodyIn):
     """The intent an example really belongs to."""
-
-    model_config = ConfigDict(extra="forbid")
 
     intent: str = Field(min_length=1, max_length=100)
 
 
-class ExampleOut(BaseModel):
+class ExampleOut(RowOut):
     """A training example."""
 
     id: str
@@ -259,17 +229,6 @@ class ExampleOut(BaseModel):
     text: str
     source: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, example: TrainingExample) -> ExampleOut:
-        """Build from a stored example."""
-        return cls(
-            id=example.id,
-            intent=example.intent,
-            text=example.text,
-            source=example.source,
-            created_at=example.created_at,
-        )
 
 
 def _intent_out(summary: intents.IntentSummary) -> IntentOut:
@@ -312,7 +271,7 @@ def list_examples(
     intent: str, principal: SupervisorPrincipal, session: SessionDep
 ) -> list[ExampleOut]:
     """List an intent's example phrasings."""
-    return [ExampleOut.of(e) for e in intents.list_examples(session, intent=intent)]
+    return [ExampleOut.from_row(e) for e in intents.list_examples(session, intent=intent)]
 
 
 @router.post("/intents/{intent}/examples", status_code=201, response_model=ExampleOut)
@@ -323,7 +282,7 @@ def add_example(
     example = intents.add_example(
         session, workspace_id=principal.workspace_id, intent=intent, text=body.text
     )
-    return ExampleOut.of(example)
+    return ExampleOut.from_row(example)
 
 
 @router.delete("/examples/{example_id}", status_code=204)
@@ -338,4 +297,5 @@ def move_example(
     example_id: str, body: MoveIn, principal: AdminPrincipal, session: SessionDep
 ) -> ExampleOut:
     """Relabel an example phrasing as another intent (admins only)."""
-    return ExampleOut.of(intents.move_example(session, example_id=example_id, intent=body.intent))
+    example = intents.move_example(session, example_id=example_id, intent=body.intent)
+    return ExampleOut.from_row(example)

@@ -12,12 +12,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tandem.core.errors import ConflictError, NotFoundError, ValidationError
-from tandem.db.session import scope_session
+from tandem.db.session import one_or_not_found, scope_session
 from tandem.events.service import audit
 from tandem.routing.hours import Schedule, parse_schedule
 from tandem.routing.models import Queue, QueueMember, SlaPolicy
 from tandem.users.models import User
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.settings import workspace_settings
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +62,7 @@ def list_queues(session: Session, workspace_id: str) -> list[Queue]:
 def get_queue(session: Session, workspace_id: str, queue_id: str) -> Queue:
     """Return one of the workspace's queues, or raise NotFoundError."""
     scope_session(session, workspace_id)
-    queue = session.scalar(select(Queue).where(Queue.id == queue_id))
-    if queue is None:
-        raise NotFoundError("queue not found")
-    return queue
+    return one_or_not_found(session, select(Queue).where(Queue.id == queue_id), "queue")
 
 
 def _ensure_unique_queue_name(
@@ -207,10 +205,8 @@ def list_sla_policies(session: Session, workspace_id: str) -> list[SlaPolicy]:
 def get_sla_policy(session: Session, workspace_id: str, policy_id: str) -> SlaPolicy:
     """Return one of the workspace's SLA policies, or raise NotFoundError."""
     scope_session(session, workspace_id)
-    policy = session.scalar(select(SlaPolicy).where(SlaPolicy.id == policy_id))
-    if policy is None:
-        raise NotFoundError("SLA policy not found")
-    return policy
+    query = select(SlaPolicy).where(SlaPolicy.id == policy_id)
+    return one_or_not_found(session, query, "SLA policy")
 
 
 def _check_policy(policy: SlaPolicy) -> None:
@@ -315,17 +311,16 @@ class RoutingSettings:
         return {"auto_assign": self.auto_assign, "business_hours": hours}
 
 
-def read_routing_settings(settings: Mapping[str, Any] | None) -> RoutingSettings:
-    """Return routing settings from a workspace's settings, tolerating a damaged entry."""
-    raw = (settings or {}).get("routing") or {}
-    auto_assign = raw.get("auto_assign", True) if isinstance(raw, Mapping) else True
-    try:
-        hours = parse_schedule(raw.get("business_hours")) if isinstance(raw, Mapping) else None
-    except ValidationError:
-        # Stored hours were validated on write; if they are damaged, stay reachable.
-        logger.warning("ignoring invalid stored business hours")
-        hours = None
-    return RoutingSettings(auto_assign=bool(auto_assign), business_hours=hours)
+def parse_routing_settings(value: object) -> RoutingSettings:
+    """Validate the stored or requested form of routing settings; raise ValidationError if bad."""
+    if not isinstance(value, Mapping) or set(value) - {"auto_assign", "business_hours"}:
+        raise ValidationError('routing settings must be an object like {"auto_assign": true}')
+    auto_assign = value.get("auto_assign", True)
+    if not isinstance(auto_assign, bool):
+        raise ValidationError("auto_assign must be true or false")
+    return RoutingSettings(
+        auto_assign=auto_assign, business_hours=parse_schedule(value.get("business_hours"))
+    )
 
 
 def get_routing_settings(session: Session, workspace_id: str) -> RoutingSettings:
@@ -333,7 +328,7 @@ def get_routing_settings(session: Session, workspace_id: str) -> RoutingSettings
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFoundError("workspace not found")
-    return read_routing_settings(workspace.settings)
+    return workspace_settings(workspace).routing_settings
 
 
 def update_routing_settings(
@@ -347,18 +342,21 @@ def update_routing_settings(
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFoundError("workspace not found")
-    current = read_routing_settings(workspace.settings)
+    current = workspace_settings(workspace).routing_settings
     updated = RoutingSettings(
         auto_assign=current.auto_assign if auto_assign is _UNSET else bool(auto_assign),
         business_hours=(
             current.business_hours if business_hours is _UNSET else parse_schedule(business_hours)
         ),
     )
-    # Reassign the whole dict: JSON columns only notice a new value, not in-place edits.
-    workspace.settings = {**(workspace.settings or {}), "routing": updated.as_dict()}
-    session.flush()
-    audit(
-        session, workspace_id=workspace_id, type="routing.settings_changed", data=updated.as_dict()
+    from tandem.workspaces.service import update_settings  # workspaces depend on routing
+
+    update_settings(
+        session,
+        workspace,
+        {"routing": updated.as_dict()},
+        audit_type="routing.settings_changed",
+        audit_data=updated.as_dict(),
     )
     return updated
 

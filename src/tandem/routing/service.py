@@ -17,6 +17,7 @@ from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation, Message
 from tandem.conversations.state import Action, Status
 from tandem.core.errors import ConflictError, ValidationError
+from tandem.core.schemas import value_from_row
 from tandem.db.base import utcnow
 from tandem.db.session import scope_session
 from tandem.events.service import record
@@ -35,7 +36,6 @@ from tandem.routing.admin import (
     list_queues,
     list_sla_policies,
     queue_members,
-    read_routing_settings,
     set_queue_members,
     update_queue,
     update_routing_settings,
@@ -45,6 +45,7 @@ from tandem.routing.decisions import Candidate, PolicySpec, QueueSpec, SlaClock
 from tandem.routing.models import Queue, SlaPolicy
 from tandem.users.models import User
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.settings import workspace_settings
 
 __all__ = [
     "QueueLoad",
@@ -103,13 +104,7 @@ def queue_spec(queue: Queue) -> QueueSpec:
 
 def policy_spec(policy: SlaPolicy) -> PolicySpec:
     """Return the plain value SLA decisions use."""
-    return PolicySpec(
-        id=policy.id,
-        min_priority=policy.min_priority,
-        first_response_minutes=policy.first_response_minutes,
-        resolution_minutes=policy.resolution_minutes,
-        warn_ratio=policy.warn_ratio,
-    )
+    return value_from_row(PolicySpec, policy)
 
 
 def _sensitive_topics(session: Session, conversation: Conversation) -> list[str]:
@@ -158,8 +153,7 @@ def route_escalation(
     """Put a just-escalated conversation in a queue with a priority and SLA, and maybe assign it."""
     now = now or utcnow()
     workspace_id = conversation.workspace_id
-    workspace = session.get(Workspace, workspace_id)
-    settings = read_routing_settings(workspace.settings if workspace else None)
+    settings = workspace_settings(session.get(Workspace, workspace_id)).routing_settings
     ensure_default_setup(session, workspace_id)
     queue_rows = {q.id: q for q in list_queues(session, workspace_id)}
     chosen = decisions.choose_queue(
@@ -298,8 +292,9 @@ def transfer(
     now = now or utcnow()
     target = get_queue(session, conversation.workspace_id, queue_id)
     _ensure_transferable(conversation, target)
-    workspace = session.get(Workspace, conversation.workspace_id)
-    settings = read_routing_settings(workspace.settings if workspace else None)
+    settings = workspace_settings(
+        session.get(Workspace, conversation.workspace_id)
+    ).routing_settings
     from_queue_id = conversation.queue_id
     conversation.queue_id = target.id
     conversation.updated_at = now

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from tandem.api.deps import (
     AdminPrincipal,
@@ -17,18 +17,17 @@ from tandem.api.deps import (
 )
 from tandem.conversations import service as conversations
 from tandem.conversations.schemas import ConversationSummary
+from tandem.core.schemas import BodyIn, RowOut
 from tandem.db.base import utcnow
 from tandem.routing import hours, service
 from tandem.routing.admin import MAX_MINUTES, RoutingSettings
-from tandem.routing.models import Queue, SlaPolicy
+from tandem.routing.models import Queue
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 
 
-class QueueIn(BaseModel):
+class QueueIn(BodyIn):
     """A new queue: a team with skills (empty lists = any intent / any language)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
     description: str = Field("", max_length=500)
@@ -37,10 +36,8 @@ class QueueIn(BaseModel):
     is_default: bool = False
 
 
-class QueuePatch(BaseModel):
+class QueuePatch(BodyIn):
     """Changes to a queue; omitted fields stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=100)
     description: str | None = Field(None, max_length=500)
@@ -49,7 +46,7 @@ class QueuePatch(BaseModel):
     is_default: bool | None = None
 
 
-class QueueOut(BaseModel):
+class QueueOut(RowOut):
     """A queue and its members."""
 
     id: str
@@ -63,29 +60,17 @@ class QueueOut(BaseModel):
     @classmethod
     def of(cls, queue: Queue, members: list[str]) -> QueueOut:
         """Build from a stored queue."""
-        return cls(
-            id=queue.id,
-            name=queue.name,
-            description=queue.description,
-            intents=list(queue.intents),
-            languages=list(queue.languages),
-            is_default=queue.is_default,
-            member_ids=members,
-        )
+        return cls.from_row(queue, member_ids=members)
 
 
-class MembersIn(BaseModel):
+class MembersIn(BodyIn):
     """Everyone who works a queue (replaces the current list)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     user_ids: list[str] = Field(max_length=500)
 
 
-class SlaPolicyIn(BaseModel):
+class SlaPolicyIn(BodyIn):
     """A new SLA policy for conversations at or above a priority."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
     min_priority: int = Field(0, ge=0, le=3)
@@ -95,10 +80,8 @@ class SlaPolicyIn(BaseModel):
     is_active: bool = True
 
 
-class SlaPolicyPatch(BaseModel):
+class SlaPolicyPatch(BodyIn):
     """Changes to an SLA policy; omitted fields stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=100)
     min_priority: int | None = Field(None, ge=0, le=3)
@@ -108,7 +91,7 @@ class SlaPolicyPatch(BaseModel):
     is_active: bool | None = None
 
 
-class SlaPolicyOut(BaseModel):
+class SlaPolicyOut(RowOut):
     """An SLA policy."""
 
     id: str
@@ -119,24 +102,9 @@ class SlaPolicyOut(BaseModel):
     warn_ratio: float
     is_active: bool
 
-    @classmethod
-    def of(cls, policy: SlaPolicy) -> SlaPolicyOut:
-        """Build from a stored policy."""
-        return cls(
-            id=policy.id,
-            name=policy.name,
-            min_priority=policy.min_priority,
-            first_response_minutes=policy.first_response_minutes,
-            resolution_minutes=policy.resolution_minutes,
-            warn_ratio=policy.warn_ratio,
-            is_active=policy.is_active,
-        )
 
-
-class PresenceIn(BaseModel):
+class PresenceIn(BodyIn):
     """Whether the caller is taking conversations."""
-
-    model_config = ConfigDict(extra="forbid")
 
     presence: Literal["online", "away", "offline"]
 
@@ -176,10 +144,8 @@ class OverviewOut(BaseModel):
     queues: list[QueueLoadOut]
 
 
-class TransferIn(BaseModel):
+class TransferIn(BodyIn):
     """Where to move a conversation, and an optional private note for the team."""
-
-    model_config = ConfigDict(extra="forbid")
 
     queue_id: str = Field(min_length=1, max_length=32)
     note: str | None = Field(None, max_length=2000)
@@ -193,10 +159,8 @@ class TransferredOut(ConversationSummary):
     auto_assigned: bool
 
 
-class RoutingSettingsIn(BaseModel):
+class RoutingSettingsIn(BodyIn):
     """Routing options; omitted fields stay as they are. `business_hours: null` = always open."""
-
-    model_config = ConfigDict(extra="forbid")
 
     auto_assign: bool | None = None
     business_hours: dict[str, Any] | None = None
@@ -284,7 +248,8 @@ def set_members(
 @router.get("/sla-policies", response_model=list[SlaPolicyOut])
 def list_policies(principal: CurrentPrincipal, session: SessionDep) -> list[SlaPolicyOut]:
     """List the workspace's SLA policies."""
-    return [SlaPolicyOut.of(p) for p in service.list_sla_policies(session, principal.workspace_id)]
+    policies = service.list_sla_policies(session, principal.workspace_id)
+    return [SlaPolicyOut.from_row(p) for p in policies]
 
 
 @router.post("/sla-policies", status_code=201, response_model=SlaPolicyOut)
@@ -295,7 +260,7 @@ def create_policy(
     policy = service.create_sla_policy(
         session, workspace_id=principal.workspace_id, **body.model_dump()
     )
-    return SlaPolicyOut.of(policy)
+    return SlaPolicyOut.from_row(policy)
 
 
 @router.patch("/sla-policies/{policy_id}", response_model=SlaPolicyOut)
@@ -309,7 +274,7 @@ def update_policy(
         policy_id=policy_id,
         changes=body.model_dump(exclude_none=True),
     )
-    return SlaPolicyOut.of(policy)
+    return SlaPolicyOut.from_row(policy)
 
 
 @router.delete("/sla-policies/{policy_id}", status_code=204)

@@ -17,9 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, defer
 
 from tandem.conversations.service import check_text
-from tandem.core.errors import NotFoundError, TandemError
+from tandem.core.errors import TandemError
 from tandem.db.base import utcnow
-from tandem.db.session import scope_session, transaction
+from tandem.db.session import one_or_not_found, scope_session, transaction
 from tandem.jobs.service import TRAINING_LANE, JobContext, enqueue, heartbeat
 from tandem.triage import flows, service
 from tandem.triage.models import ModelVersion, TrainingRun
@@ -71,11 +71,8 @@ def active_run(session: Session, *, workspace_id: str) -> TrainingRun | None:
 
 def get_run(session: Session, run_id: str) -> TrainingRun:
     """Return a training run of the scoped workspace, or raise NotFoundError."""
-    # A query, not session.get: the scoped session's workspace filter applies to queries.
-    run = session.scalar(select(TrainingRun).where(TrainingRun.id == run_id))
-    if run is None:
-        raise NotFoundError("training run not found")
-    return run
+    query = select(TrainingRun).where(TrainingRun.id == run_id)
+    return one_or_not_found(session, query, "training run")
 
 
 def recent_runs(session: Session, *, limit: int = 10) -> list[TrainingRun]:
@@ -108,35 +105,6 @@ def preview(session: Session, *, workspace: Workspace, text: str, max_chars: int
     return flows.preview_message(
         session, workspace=workspace, text=check_text(text, max_chars=max_chars)
     )
-
-
-def run_as_dict(run: TrainingRun) -> dict[str, Any]:
-    """Return a training run as the API shows it."""
-    return {
-        "id": run.id,
-        "status": run.status,
-        "stage": run.stage,
-        "done": run.done,
-        "total": run.total,
-        "requested_by": run.requested_by,
-        "error": run.error,
-        "model_version": run.model_version,
-        "example_counts": dict(run.example_counts or {}),
-        "created_at": run.created_at,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-    }
-
-
-def version_as_dict(version: ModelVersion) -> dict[str, Any]:
-    """Return a model version with its cross-validated figures (from IntentModel.describe)."""
-    return {
-        "version": version.version,
-        "status": version.status,
-        "created_at": version.created_at,
-        "activated_at": version.activated_at,
-        "figures": dict(version.description or {}),
-    }
 
 
 # --- the job ----------------------------------------------------------------------------------

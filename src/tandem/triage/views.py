@@ -9,17 +9,19 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from tandem.api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
+from tandem.core.schemas import BodyIn, RowOut
 from tandem.triage import training
+from tandem.triage.models import ModelVersion, TrainingRun
 from tandem.workspaces.ai_settings import change_ai_settings, workspace_ai_settings
 from tandem.workspaces.service import get_workspace
 
 router = APIRouter(prefix="/api/v1/ai", tags=["ai"])
 
 
-class TrainingRunOut(BaseModel):
+class TrainingRunOut(RowOut):
     """A training run: queued, running (stage, done of total), succeeded or failed."""
 
     id: str
@@ -35,8 +37,13 @@ class TrainingRunOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
 
+    @classmethod
+    def of(cls, run: TrainingRun) -> TrainingRunOut:
+        """Build from a stored run."""
+        return cls.from_row(run, example_counts=dict(run.example_counts or {}))
 
-class ModelVersionOut(BaseModel):
+
+class ModelVersionOut(RowOut):
     """A stored model version and its cross-validated figures."""
 
     version: int
@@ -45,19 +52,20 @@ class ModelVersionOut(BaseModel):
     activated_at: datetime | None
     figures: dict[str, Any]
 
+    @classmethod
+    def of(cls, version: ModelVersion) -> ModelVersionOut:
+        """Build from a stored version; its figures come from IntentModel.describe."""
+        return cls.from_row(version, figures=dict(version.description or {}))
 
-class PreviewIn(BaseModel):
+
+class PreviewIn(BodyIn):
     """A message to try: what would the AI do with it?"""
-
-    model_config = ConfigDict(extra="forbid")
 
     text: str
 
 
-class AiSettingsIn(BaseModel):
+class AiSettingsIn(BodyIn):
     """Changes to the assistant's persona and rules; omitted fields stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
 
     assistant_name: str | None = None
     ai_notice: dict[str, str] | None = Field(
@@ -69,41 +77,41 @@ class AiSettingsIn(BaseModel):
 
 
 @router.post("/train", status_code=202, response_model=TrainingRunOut)
-def start_training(principal: AdminPrincipal, session: SessionDep) -> dict[str, Any]:
+def start_training(principal: AdminPrincipal, session: SessionDep) -> TrainingRunOut:
     """Retrain the intent model in the background (returns the run already going, if any)."""
     run = training.request_training(
         session,
         workspace=get_workspace(session, principal.workspace_id),
         requested_by=principal.user.id,
     )
-    return training.run_as_dict(run)
+    return TrainingRunOut.of(run)
 
 
 @router.get("/train", response_model=list[TrainingRunOut])
-def list_training_runs(_principal: CurrentPrincipal, session: SessionDep) -> list[dict[str, Any]]:
+def list_training_runs(_principal: CurrentPrincipal, session: SessionDep) -> list[TrainingRunOut]:
     """List the latest training runs, newest first."""
-    return [training.run_as_dict(run) for run in training.recent_runs(session)]
+    return [TrainingRunOut.of(run) for run in training.recent_runs(session)]
 
 
 @router.get("/train/{run_id}", response_model=TrainingRunOut)
 def get_training_run(
     run_id: str, _principal: CurrentPrincipal, session: SessionDep
-) -> dict[str, Any]:
+) -> TrainingRunOut:
     """Show a training run's progress or outcome."""
-    return training.run_as_dict(training.get_run(session, run_id))
+    return TrainingRunOut.of(training.get_run(session, run_id))
 
 
 @router.get("/models", response_model=list[ModelVersionOut])
-def list_models(_principal: CurrentPrincipal, session: SessionDep) -> list[dict[str, Any]]:
+def list_models(_principal: CurrentPrincipal, session: SessionDep) -> list[ModelVersionOut]:
     """List the model versions, newest first, with their figures."""
-    return [training.version_as_dict(v) for v in training.list_versions(session)]
+    return [ModelVersionOut.of(v) for v in training.list_versions(session)]
 
 
 @router.post("/models/{version}/activate", response_model=ModelVersionOut)
-def activate_model(version: int, principal: AdminPrincipal, session: SessionDep) -> dict[str, Any]:
+def activate_model(version: int, principal: AdminPrincipal, session: SessionDep) -> ModelVersionOut:
     """Make a model version the active one (also how to roll back)."""
     chosen = training.activate(session, workspace_id=principal.workspace_id, version=version)
-    return training.version_as_dict(chosen)
+    return ModelVersionOut.of(chosen)
 
 
 @router.post("/preview")

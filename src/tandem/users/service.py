@@ -18,7 +18,7 @@ from tandem.core.security import (
     verify_password,
 )
 from tandem.db.base import new_secret, utcnow
-from tandem.db.session import scope_session
+from tandem.db.session import one_or_not_found, scope_session
 from tandem.events.service import audit
 from tandem.users.models import ApiToken, Role, TokenKind, TokenScope, User
 
@@ -272,10 +272,7 @@ def list_users(session: Session) -> list[User]:
 
 def get_user(session: Session, user_id: str) -> User:
     """Return a user in the session's workspace scope."""
-    user = session.scalar(select(User).where(User.id == user_id))
-    if user is None:
-        raise NotFoundError("user not found")
-    return user
+    return one_or_not_found(session, select(User).where(User.id == user_id), "user")
 
 
 MAX_CAPACITY = 50

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from tandem.api.deps import (
@@ -18,6 +18,7 @@ from tandem.api.deps import (
 )
 from tandem.api.login_limit import authenticate_limited
 from tandem.core.errors import ConflictError, NotFoundError
+from tandem.core.schemas import BodyIn, RowOut
 from tandem.core.security import csrf_token_for
 from tandem.db.base import utcnow
 from tandem.db.session import scope_session
@@ -28,10 +29,8 @@ from tandem.workspaces.service import get_workspace
 router = APIRouter(prefix="/api/v1", tags=["auth & users"])
 
 
-class LoginIn(BaseModel):
+class LoginIn(BodyIn):
     """Credentials."""
-
-    model_config = ConfigDict(extra="forbid")
 
     email: str = Field(max_length=254)
     password: str = Field(max_length=1000)
@@ -40,7 +39,7 @@ class LoginIn(BaseModel):
     )
 
 
-class UserOut(BaseModel):
+class UserOut(RowOut):
     """A team member."""
 
     id: str
@@ -54,15 +53,7 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, user: User) -> UserOut:
         """Build from a stored user."""
-        return cls(
-            id=user.id,
-            workspace_id=user.workspace_id,
-            email=user.email,
-            name=user.name,
-            role=user.role,
-            is_active=user.is_active,
-            two_factor=user.has_totp,
-        )
+        return cls.from_row(user, two_factor=user.has_totp)
 
 
 class LoginOut(BaseModel):
@@ -75,10 +66,8 @@ class LoginOut(BaseModel):
     )
 
 
-class TokenIn(BaseModel):
+class TokenIn(BodyIn):
     """A new API token: a name, what it may do, and optionally when it expires."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
     scope: TokenScope = Field(
@@ -149,26 +138,20 @@ class TwoFactorSetupOut(BaseModel):
     otpauth_uri: str
 
 
-class CodeIn(BaseModel):
+class CodeIn(BodyIn):
     """A 6-digit authenticator code."""
-
-    model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=6, max_length=12)
 
 
-class SecuritySettingsBody(BaseModel):
+class SecuritySettingsBody(BodyIn):
     """The workspace's login rules."""
-
-    model_config = ConfigDict(extra="forbid")
 
     require_admin_two_factor: bool
 
 
-class UserIn(BaseModel):
+class UserIn(BodyIn):
     """A new team member."""
-
-    model_config = ConfigDict(extra="forbid")
 
     email: str = Field(max_length=254)
     name: str = Field(min_length=1, max_length=100)
@@ -268,7 +251,7 @@ def _admin_rule(session: Session, user: User) -> bool:
     """Return whether the workspace requires two-factor login of this user (an admin)."""
     workspace = get_workspace(session, user.workspace_id)
     is_admin = Role(user.role).includes(Role.ADMIN)
-    return is_admin and workspace is not None and totp.admin_two_factor_required(workspace.settings)
+    return is_admin and totp.admin_two_factor_required(workspace)
 
 
 def _two_factor_state(session: Session, user: User, secret_key: str) -> TwoFactorOut:
@@ -329,8 +312,7 @@ def read_security_settings(
 ) -> SecuritySettingsBody:
     """Return the workspace's login rules."""
     workspace = get_workspace(session, principal.workspace_id)
-    stored = workspace.settings if workspace else None
-    return SecuritySettingsBody(require_admin_two_factor=totp.admin_two_factor_required(stored))
+    return SecuritySettingsBody(require_admin_two_factor=totp.admin_two_factor_required(workspace))
 
 
 @router.put("/security/settings", response_model=SecuritySettingsBody)

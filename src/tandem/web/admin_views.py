@@ -34,11 +34,11 @@ from tandem.web.auth import ConsoleAdmin, ConsoleRoute, ConsoleSupervisor, page_
 from tandem.web.templating import render
 from tandem.workspaces.models import Workspace
 from tandem.workspaces.service import get_workspace, update_settings
+from tandem.workspaces.settings import workspace_settings
 
 router = APIRouter(prefix="/console/admin", route_class=ConsoleRoute)
 
 DAY_LABELS = dict(zip(DAY_NAMES, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
-DEFAULT_PRECISION_TARGET = 0.95
 _CODES = re.compile(r"[\s,;]+")
 
 Checkbox = Annotated[str | None, Form()]
@@ -460,15 +460,15 @@ def _hours_rows(schedule: dict[str, Any] | None) -> list[dict[str, str]]:
 
 
 def _ai_context(session: Session, principal: Principal) -> dict[str, Any]:
-    workspace = _workspace(session, principal)
-    settings = workspace.settings or {}
-    routing = routing_admin.read_routing_settings(settings).as_dict()
+    settings = workspace_settings(_workspace(session, principal))
+    routing = settings.routing_settings.as_dict()
     hours = routing.get("business_hours")
+    allow_list = settings.ai_allowed_intents
     return {
         "answers": list_answers(session),
-        "precision_target": float(settings.get("precision_target", DEFAULT_PRECISION_TARGET)),
-        "settings_allow_list": settings.get("ai_allowed_intents"),
-        "auto_assign": bool(routing.get("auto_assign", True)),
+        "precision_target": settings.precision_target,
+        "settings_allow_list": list(allow_list) if allow_list is not None else None,
+        "auto_assign": routing["auto_assign"],
         "always_open": hours is None,
         "timezone": (hours or {}).get("timezone", "UTC"),
         "hours": _hours_rows(hours),
@@ -601,7 +601,7 @@ def _tokens_context(session: Session, principal: Principal) -> dict[str, Any]:
         "tokens": users.list_api_tokens(session),
         "now": utcnow(),
         "scopes": [s.value for s in TokenScope],
-        "require_admin_two_factor": totp.admin_two_factor_required(workspace.settings),
+        "require_admin_two_factor": totp.admin_two_factor_required(workspace),
         "me_has_totp": principal.user.has_totp,
         "new_token": None,
     }

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tandem.core.schemas import value_from_row
 from tandem.triage import training
 from tandem.triage.models import ModelVersion, TrainingRun
 from tandem.workspaces.ai_settings import (
@@ -21,6 +22,7 @@ from tandem.workspaces.ai_settings import (
     workspace_ai_settings,
 )
 from tandem.workspaces.models import Workspace
+from tandem.workspaces.settings import workspace_settings
 
 STAGE_LABELS = {
     "queued": "Waiting for the training worker",
@@ -103,13 +105,7 @@ def figures(description: Mapping[str, Any] | None) -> list[Figure]:
 
 def version_row(version: ModelVersion) -> VersionRow:
     """Return one versions-table row."""
-    return VersionRow(
-        version=version.version,
-        status=version.status,
-        created_at=version.created_at,
-        activated_at=version.activated_at,
-        figures=figures(version.description),
-    )
+    return value_from_row(VersionRow, version, figures=figures(version.description))
 
 
 def run_view(run: TrainingRun) -> RunView:
@@ -183,10 +179,10 @@ def preview_view(plan: Mapping[str, Any], *, threshold: float | None) -> dict[st
 def persona_context(workspace: Workspace) -> dict[str, Any]:
     """Return the persona form: name, notice per language, language rules."""
     current = workspace_ai_settings(workspace)
-    stored = workspace.settings or {}
+    stored = workspace_settings(workspace)
     return {
         "persona": current,
-        "name_override": str(stored.get("assistant_name") or ""),
+        "name_override": stored.assistant_name or "",
         "default_name": default_assistant_name(workspace.name),
         "notice_languages": NOTICE_LANGUAGES,
         "default_notices": {
@@ -194,7 +190,7 @@ def persona_context(workspace: Workspace) -> dict[str, Any]:
             for lang in NOTICE_LANGUAGES
         },
         "fallbacks": [(value, FALLBACK_LABELS[value]) for value in FALLBACKS],
-        "languages": list((workspace.settings or {}).get("languages") or ["en"]),
+        "languages": list(stored.languages),
     }
 
 

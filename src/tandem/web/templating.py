@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from tandem.core.pages import page_templates
 from tandem.db.base import utcnow
 from tandem.knowledge.markdown import render_markdown
 
@@ -70,9 +70,7 @@ def humanize(code: Any) -> str:
     return str(code or "").replace("_", " ")
 
 
-templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-# Jinja2Templates autoescapes .html templates; say it explicitly so it never silently changes.
-templates.env.autoescape = True
+templates = page_templates(WEB_DIR / "templates")
 templates.env.filters.update(
     duration=format_duration,
     since=since,

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from tandem.api.deps import SessionDep, SettingsDep, bearer_token
 from tandem.conversations import service
 from tandem.conversations.schemas import MessageOut, TextIn
 from tandem.conversations.service import Author
+from tandem.core.schemas import BodyIn
 from tandem.db.session import scope_session
 from tandem.handoff.service import request_human
 from tandem.live.sse import conversation_stream, last_event_id, message_loader
@@ -21,19 +22,15 @@ from tandem.workspaces.service import get_workspace_by_widget_key
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 
 
-class CustomerIn(BaseModel):
+class CustomerIn(BodyIn):
     """Who is writing, if they say."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=254)
 
 
-class StartIn(BaseModel):
+class StartIn(BodyIn):
     """Optional details when a customer opens a conversation."""
-
-    model_config = ConfigDict(extra="forbid")
 
     customer: CustomerIn | None = None
 
@@ -46,10 +43,8 @@ class StartOut(BaseModel):
     status: str
 
 
-class HandoffIn(BaseModel):
+class HandoffIn(BodyIn):
     """Optional words from a customer who asks for a person."""
-
-    model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(
         None, description="Why they want a person; stored as their message so the agent sees it."
@@ -117,7 +112,7 @@ def post_message(
         max_chars=settings.max_message_chars,
     )
     # Durable before acknowledged: SessionDep commits before the 201 is sent.
-    return MessageOut.of(message)
+    return MessageOut.from_row(message)
 
 
 @router.post("/conversations/{conversation_id}/handoff", response_model=HandoffOut)
@@ -159,7 +154,7 @@ def read_conversation(
         conversation_id=conversation.id,
         status=conversation.status,
         agent_name=service.agent_first_name(session, conversation),
-        messages=[MessageOut.of(m) for m in messages],
+        messages=[MessageOut.from_row(m) for m in messages],
     )
 
 
@@ -183,6 +178,6 @@ def follow_conversation(
         workspace_id=workspace_id,
         conversation_id=conversation_id,
         include_private=False,
-        to_json=lambda m: MessageOut.of(m).model_dump(mode="json"),
+        to_json=lambda m: MessageOut.from_row(m).model_dump(mode="json"),
     )
     return conversation_stream(request, conversation_id, load, last_event_id(request, after))
