@@ -163,6 +163,11 @@ def test_files_are_imported_and_bad_files_refused(
     for files, fragment in [
         ([("files", ("notes.pdf", b"%PDF-1.4", "application/pdf"))], "unsupported file type"),
         ([("files", ("latin.md", "caf\xe9".encode("latin-1"), "text/markdown"))], "UTF-8"),
+        # A NUL would break PostgreSQL's text columns (a 500 there, stored on SQLite).
+        (
+            [("files", ("nul.md", b"# Hi\n\nline\x00two", "text/markdown"))],
+            "NUL character (line 3)",
+        ),
     ]:
         bad = api.post("/api/v1/articles/import", files=files, headers=admin)
         assert bad.status_code == 422, bad.text

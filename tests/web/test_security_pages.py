@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tandem.db.session import transaction
+from tandem.events.models import Event
 from tandem.users import totp
 from tandem.users.models import ApiToken, User
 from tandem.workspaces.models import Workspace
@@ -268,3 +269,37 @@ def test_admins_toggle_the_two_factor_rule(
         workspace = session.get(Workspace, ws.id)
         assert workspace is not None
         assert totp.admin_two_factor_required(workspace)
+
+
+def test_admins_see_who_uses_two_factor_and_reset_it_after_a_lost_phone(
+    web: TestClient, factory: sessionmaker[Session], clock: Clock
+) -> None:
+    ws = make_workspace(factory)
+    agent = console_login(web, ws.agent_email)
+    secret = _start_enrolment(web, agent)
+    web.post(
+        "/console/account/two-factor/confirm", data={"code": clock.code(secret)}, headers=agent
+    )
+    web.cookies.clear()
+    admin = console_login(web, ws.admin_email)
+    with factory() as session:
+        agent_id = session.scalars(select(User.id).where(User.email == ws.agent_email)).one()
+    team = web.get("/console/admin/agents").text
+    row = team[team.index(f'data-user="{ws.agent_email}"') :].split("</tr>")[0]
+    assert '<span class="badge">on</span>' in row and "two-factor/reset" in row
+    reset = web.post(f"/console/admin/agents/{agent_id}/two-factor/reset", headers=admin)
+    assert reset.status_code == 200 and "Two-factor login for" in reset.text
+    row = reset.text[reset.text.index(f'data-user="{ws.agent_email}"') :].split("</tr>")[0]
+    assert "two-factor/reset" not in row and ">off<" in row
+    # The agent logs in with the password alone now, and the reset is in the audit log.
+    web.cookies.clear()
+    assert _login_form(web, email=ws.agent_email, password=PASSWORD).status_code == 303
+    with factory() as session:
+        user = session.get(User, agent_id)
+        assert user is not None and not user.has_totp
+        types = session.scalars(select(Event.type).where(Event.workspace_id == ws.id)).all()
+        assert "two_factor.reset" in types
+    # An agent cannot reset anyone's two-factor login.
+    agent = console_login(web, ws.agent_email)
+    refused = web.post(f"/console/admin/agents/{agent_id}/two-factor/reset", headers=agent)
+    assert refused.status_code in (303, 403)

@@ -206,6 +206,10 @@ def parse_file(name: str, data: bytes) -> list[Document]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError(f"{name}: not UTF-8 text") from None
+    if "\x00" in text or "\x00" in name:
+        # Uploads skip the request-text middleware (it leaves multipart to its handlers).
+        line = text.count("\n", 0, max(text.find("\x00"), 0)) + 1
+        raise ValidationError(f"{name}: contains a NUL character (line {line}); not a text file")
     source = Path(name).name
     if suffix in {".md", ".markdown"}:
         return [parse_markdown(text, source=source)]

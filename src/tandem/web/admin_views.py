@@ -335,6 +335,22 @@ def update_agent(
     )
 
 
+@router.post("/agents/{user_id}/two-factor/reset")
+def reset_agent_two_factor(
+    user_id: str, request: Request, principal: ConsoleAdmin, session: SessionDep
+) -> Response:
+    """Switch a member's two-factor login off (a lost phone); they set it up again."""
+
+    def change() -> str:
+        member = users.get_user(session, user_id)
+        totp.reset(session, member)
+        return f"Two-factor login for {member.name} is off; they can set it up again."
+
+    return _form_result(
+        request, session, "admin/_agents.html", lambda: _agents_context(session, principal), change
+    )
+
+
 # --- SLA policies -----------------------------------------------------------------------------
 
 
