@@ -156,6 +156,7 @@ CONVERSATION_BUILDER = ("src/tandem/conversations/service.py", "start_conversati
 OTHER_STATUS_OWNERS = {
     "src/tandem/triage/service.py": "ModelVersion.status (candidate -> active -> retired)",
     "src/tandem/triage/training.py": "TrainingRun.status (queued -> running -> succeeded|failed)",
+    "src/tandem/learning/service.py": "AnswerCandidate.status (pending -> approved|dismissed)",
 }
 # Pending issue 8 (the lead switches these to apply_transition, then empties this):
 STATUS_PENDING_LEAD: set[tuple[str, str]] = set()

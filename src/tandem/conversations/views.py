@@ -18,9 +18,10 @@ from tandem.conversations.schemas import (
 )
 from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
-from tandem.core.errors import ConflictError
+from tandem.core.errors import ConflictError, ValidationError
 from tandem.core.schemas import BodyIn
 from tandem.handoff import service as handoff
+from tandem.learning import service as learning
 from tandem.live.sse import conversation_stream, last_event_id, message_loader
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
@@ -44,6 +45,13 @@ class StatusIn(BodyIn):
 
     action: Literal["resolve", "hand_back", "reopen", "escalate"]
     reason: str | None = Field(None, max_length=500)
+    intent: str | None = Field(
+        None,
+        max_length=100,
+        description="With resolve: the intent of the customer's need as the agent confirms it "
+        "(GET …/label suggests one). It becomes a training example; a new intent waits for a "
+        "supervisor. Omit it to skip labelling (recorded).",
+    )
 
 
 class AssignIn(BodyIn):
@@ -134,6 +142,17 @@ def change_status(
         ):
             raise ConflictError(f"the conversation is already {conversation.status}")
         return ConversationSummary.of(conversation)
+    if body.action == "resolve":
+        learning.resolve(
+            session,
+            conversation,
+            actor_id=principal.user.id,
+            intent=body.intent,
+            reason=body.reason,
+        )
+        return ConversationSummary.of(conversation)
+    if body.intent is not None:
+        raise ValidationError("intent goes with the resolve action only")
     service.change_status(
         session,
         conversation,

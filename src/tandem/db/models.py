@@ -7,7 +7,7 @@ from tandem.db.base import Base
 from tandem.events.models import Event
 from tandem.handoff.models import HandoffPacket
 from tandem.jobs.models import Job
-from tandem.knowledge.models import Answer, Article, Chunk, TrainingExample
+from tandem.knowledge.models import Answer, AnswerCandidate, Article, Chunk, TrainingExample
 from tandem.routing.models import Queue, QueueMember, SlaPolicy
 from tandem.triage.models import ModelVersion, TrainingRun
 from tandem.users.models import ApiToken, User
@@ -15,6 +15,7 @@ from tandem.workspaces.models import Workspace
 
 __all__ = [
     "Answer",
+    "AnswerCandidate",
     "ApiToken",
     "Article",
     "Base",

@@ -34,6 +34,7 @@ ADMIN_EVENT_PREFIXES = (
     "answer.",
     "article.",
     "model.",
+    "learning.",
 )
 
 

@@ -54,9 +54,9 @@ def list_intents(session: Session) -> list[IntentSummary]:
     examples: dict[str, int] = {
         intent: count
         for intent, count in session.execute(
-            select(TrainingExample.intent, func.count(TrainingExample.id)).group_by(
-                TrainingExample.intent
-            )
+            select(TrainingExample.intent, func.count(TrainingExample.id))
+            .where(TrainingExample.pending.is_(False))  # new intents wait for a supervisor
+            .group_by(TrainingExample.intent)
         )
     }
     articles: dict[str, int] = {

@@ -81,4 +81,26 @@ class TrainingExample(TenantScoped, Base):
     text: Mapped[str] = mapped_column(Text)
     intent: Mapped[str] = mapped_column(String(100), index=True)
     source: Mapped[str] = mapped_column(String(30), default="import")
+    # Learned from a resolution: the conversation it came from and the agent who confirmed it.
+    conversation_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    confirmed_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    # An example of an intent the workspace does not have yet waits for a supervisor's approval
+    # of that intent; pending examples are not trained on.
+    pending: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnswerCandidate(TenantScoped, Base):
+    """An agent's reply proposed as an intent's approved answer; the AI uses it once approved."""
+
+    __tablename__ = "answer_candidates"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    intent: Mapped[str] = mapped_column(String(100), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    conversation_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    proposed_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # approved | dismissed
+    decided_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -507,10 +507,10 @@ def add_training_examples(
 
 
 def training_examples(session: Session) -> tuple[list[str], list[str]]:
-    """Return the scoped workspace's training texts and intents."""
+    """Return the scoped workspace's training texts and intents (not those awaiting approval)."""
     rows = session.execute(
-        select(TrainingExample.text, TrainingExample.intent).order_by(
-            TrainingExample.created_at, TrainingExample.id
-        )
+        select(TrainingExample.text, TrainingExample.intent)
+        .where(TrainingExample.pending.is_(False))  # new intents wait for a supervisor
+        .order_by(TrainingExample.created_at, TrainingExample.id)
     ).all()
     return [r[0] for r in rows], [r[1] for r in rows]

@@ -42,3 +42,29 @@ def latest_need_triage(messages: Sequence[TriagedMessage]) -> dict[str, Any]:
     """Return that message's triage, or {} when no message states a need."""
     message = latest_need(messages)
     return dict(message.meta["triage"]) if message is not None else {}
+
+
+def need_to_learn_from(messages: Sequence[M]) -> M | None:
+    """Return the customer message to label when a human resolves the conversation.
+
+    The newest one that states an in-scope need; else the newest that names one while asking
+    for a person ("where is my order? a human please"); else the first that is more than a wish
+    for a person (an out-of-scope need is exactly what the AI should learn). None when the
+    customer only asked for a person.
+    """
+    stated = latest_need(messages)
+    if stated is not None:
+        return stated
+    customer = [m for m in messages if m.author == "customer"]
+    for message in reversed(customer):
+        triage = message.meta.get("triage")
+        if isinstance(triage, dict) and triage.get("intent") and not triage.get("out_of_scope"):
+            return message
+    for message in customer:
+        triage = message.meta.get("triage")
+        wish = isinstance(triage, dict) and float(triage.get("human_request") or 0.0) >= (
+            HUMAN_REQUEST_ONLY
+        )
+        if not wish:
+            return message
+    return None

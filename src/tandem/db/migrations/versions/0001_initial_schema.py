@@ -55,6 +55,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("widget_key", name=op.f("uq_workspaces_widget_key")),
     )
     op.create_table(
+        "answer_candidates",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("intent", sa.String(length=100), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("conversation_id", sa.String(length=32), nullable=True),
+        sa.Column("proposed_by", sa.String(length=32), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("decided_by", sa.String(length=32), nullable=True),
+        sa.Column("decided_at", tandem.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_answer_candidates_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_answer_candidates")),
+    )
+    with op.batch_alter_table("answer_candidates", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_answer_candidates_intent"), ["intent"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_answer_candidates_workspace_id"), ["workspace_id"], unique=False
+        )
+
+    op.create_table(
         "answers",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("intent", sa.String(length=100), nullable=False),
@@ -205,6 +231,9 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("intent", sa.String(length=100), nullable=False),
         sa.Column("source", sa.String(length=30), nullable=False),
+        sa.Column("conversation_id", sa.String(length=32), nullable=True),
+        sa.Column("confirmed_by", sa.String(length=32), nullable=True),
+        sa.Column("pending", sa.Boolean(), nullable=False),
         sa.Column("created_at", tandem.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("workspace_id", sa.String(length=32), nullable=False),
         sa.ForeignKeyConstraint(
@@ -216,6 +245,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_training_examples")),
     )
     with op.batch_alter_table("training_examples", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_training_examples_conversation_id"), ["conversation_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_training_examples_intent"), ["intent"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_training_examples_workspace_id"), ["workspace_id"], unique=False
@@ -656,6 +688,7 @@ def downgrade() -> None:
     with op.batch_alter_table("training_examples", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_training_examples_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_training_examples_intent"))
+        batch_op.drop_index(batch_op.f("ix_training_examples_conversation_id"))
 
     op.drop_table("training_examples")
     with op.batch_alter_table("sla_policies", schema=None) as batch_op:
@@ -682,6 +715,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_answers_workspace_id"))
 
     op.drop_table("answers")
+    with op.batch_alter_table("answer_candidates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_answer_candidates_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_answer_candidates_intent"))
+
+    op.drop_table("answer_candidates")
     op.drop_table("workspaces")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_state_run_at")

@@ -1,0 +1,1 @@
+"""The learning loop: what humans resolve teaches the AI."""
