@@ -104,5 +104,5 @@ def seed_demo(
     load_faq(session, workspace_id=workspace.id, content=content)
     load_translations(session, workspace_id=workspace.id, content=content)
     if train:
-        train_model(session, workspace=workspace, progress=progress)
+        train_model(session, workspace=workspace, progress=progress, trigger="seed")
     return SeedResult(DEMO_WORKSPACE, workspace.widget_key, created=True)

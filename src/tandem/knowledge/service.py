@@ -514,3 +514,13 @@ def training_examples(session: Session) -> tuple[list[str], list[str]]:
         .order_by(TrainingExample.created_at, TrainingExample.id)
     ).all()
     return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def pending_examples(session: Session) -> tuple[list[str], list[str]]:
+    """Return the examples of new intents that wait for a supervisor (never trained on)."""
+    rows = session.execute(
+        select(TrainingExample.text, TrainingExample.intent)
+        .where(TrainingExample.pending.is_(True))
+        .order_by(TrainingExample.created_at, TrainingExample.id)
+    ).all()
+    return [r[0] for r in rows], [r[1] for r in rows]

@@ -26,6 +26,12 @@ class ModelVersion(TenantScoped, Base):
     status: Mapped[str] = mapped_column(String(20), default="candidate")  # candidate|active|retired
     artifact: Mapped[bytes] = mapped_column(LargeBinary)
     description: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # How the version did on examples it never saw, next to the version active when it was
+    # trained (see tandem.triage.promotion), and why it was or was not promoted.
+    evaluation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    trigger: Mapped[str] = mapped_column(String(20), default="supervisor")  # |schedule|cli|seed
+    requested_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    promotion_reason: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -44,6 +50,7 @@ class TrainingRun(TenantScoped, Base):
     requested_by: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
+    trigger: Mapped[str] = mapped_column(String(20), default="supervisor")  # or "schedule"
     error: Mapped[str | None] = mapped_column(Text, default=None)
     model_version: Mapped[int | None] = mapped_column(default=None)
     example_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # intent -> examples used

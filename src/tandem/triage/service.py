@@ -14,7 +14,8 @@ from tandem.core.errors import NotFoundError, ValidationError
 from tandem.db.base import utcnow
 from tandem.db.session import scope_session
 from tandem.events.service import audit
-from tandem.knowledge.service import training_examples
+from tandem.knowledge.service import pending_examples, training_examples
+from tandem.triage import promotion
 from tandem.triage.intent import IntentModel
 from tandem.triage.models import ModelVersion
 from tandem.triage.pipeline import Triage
@@ -68,41 +69,127 @@ def fit_intent_model(
     return IntentModel.train(data.texts, data.labels, **kwargs)
 
 
+@dataclass(frozen=True)
+class CandidatePlan:
+    """What a retraining run trains the candidate on and judges it by (read in a transaction)."""
+
+    train: TrainingSet
+    held_texts: list[str]
+    held_labels: list[str]
+    active_artifact: bytes | None  # the version active when the run started
+
+
+def plan_candidate(session: Session, *, workspace: Workspace) -> CandidatePlan:
+    """Split the examples: the first model trains on all; later ones leave a slice to judge by."""
+    data = training_set(session, workspace=workspace)
+    active = active_version(session, workspace.id)
+    if active is None:
+        return CandidatePlan(data, [], [], None)
+    split = promotion.split_for_evaluation(data.labels)
+    train = TrainingSet(
+        [data.texts[i] for i in split.train],
+        [data.labels[i] for i in split.train],
+        data.precision_target,
+    )
+    # Needs agents named that have no approved intent yet: no version may answer them.
+    pending_texts, pending_labels = pending_examples(session)
+    return CandidatePlan(
+        train,
+        [data.texts[i] for i in split.held_out] + pending_texts,
+        [data.labels[i] for i in split.held_out] + pending_labels,
+        active.artifact,
+    )
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The candidate's and the active version's figures on the slice, and the decision."""
+
+    candidate: promotion.SliceFigures
+    active: promotion.SliceFigures | None
+    decision: promotion.Decision
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return what the candidate's version keeps as its evaluation."""
+        return {
+            "held_out": self.candidate.n,
+            "candidate": self.candidate.as_dict(),
+            "active": self.active.as_dict() if self.active else None,
+            "promoted": self.decision.promote,
+            "reason": self.decision.reason,
+        }
+
+
+def judge(model: IntentModel, plan: CandidatePlan) -> Judgement:
+    """Score the candidate and the active version on the held-back slice (slow; no database)."""
+    candidate = promotion.score(model, plan.held_texts, plan.held_labels)
+    active = None
+    if plan.active_artifact is not None:
+        previous = IntentModel.from_bytes(plan.active_artifact)
+        active = promotion.score(previous, plan.held_texts, plan.held_labels)
+    decision = promotion.decide(candidate, active, target=plan.train.precision_target)
+    return Judgement(candidate, active, decision)
+
+
 def train_model(
     session: Session,
     *,
     workspace: Workspace,
     embedder_name: str | None = None,
     progress: TrainProgress | None = None,
+    trigger: str = "cli",
 ) -> ModelVersion:
-    """Train on the workspace's examples, store the artifact as a new version and activate it."""
-    data = training_set(session, workspace=workspace)
-    model = fit_intent_model(data, embedder_name=embedder_name, progress=progress)
-    return store_model(session, workspace_id=workspace.id, model=model, activate=True)
+    """Train a candidate on the workspace's examples, judge it, store it, promote if not worse."""
+    plan = plan_candidate(session, workspace=workspace)
+    model = fit_intent_model(plan.train, embedder_name=embedder_name, progress=progress)
+    return store_model(
+        session,
+        workspace_id=workspace.id,
+        model=model,
+        judgement=judge(model, plan),
+        trigger=trigger,
+    )
 
 
 def store_model(
-    session: Session, *, workspace_id: str, model: IntentModel, activate: bool
+    session: Session,
+    *,
+    workspace_id: str,
+    model: IntentModel,
+    activate: bool | None = None,
+    judgement: Judgement | None = None,
+    trigger: str = "cli",
+    requested_by: str | None = None,
 ) -> ModelVersion:
-    """Save a trained model as the workspace's next version."""
+    """Save a trained model as the workspace's next version; activate it as judged (or told)."""
     scope_session(session, workspace_id)
     latest = session.scalar(select(func.max(ModelVersion.version)))
+    promote = judgement.decision.promote if judgement is not None else bool(activate)
     version = ModelVersion(
         workspace_id=workspace_id,
         version=(latest or 0) + 1,
         kind="intent",
         artifact=model.to_bytes(),
         description=model.describe(),
+        evaluation=judgement.as_dict() if judgement is not None else {},
+        trigger=trigger,
+        requested_by=requested_by,
+        promotion_reason=judgement.decision.reason if judgement is not None else None,
     )
     session.add(version)
     session.flush()
-    if activate:
+    if promote:
         activate_version(session, workspace_id=workspace_id, version=version.version)
     return version
 
 
-def activate_version(session: Session, *, workspace_id: str, version: int) -> ModelVersion:
-    """Make one version active (any version can be rolled back to); retire the others."""
+def activate_version(
+    session: Session, *, workspace_id: str, version: int, reason: str | None = None
+) -> ModelVersion:
+    """Make one version active (any version can be rolled back to); retire the others.
+
+    A supervisor's promotion or rollback gives a reason; it is audited with the change.
+    """
     scope_session(session, workspace_id)
     rows = session.scalars(select(ModelVersion)).all()
     chosen = next((row for row in rows if row.version == version), None)
@@ -118,7 +205,11 @@ def activate_version(session: Session, *, workspace_id: str, version: int) -> Mo
         session,
         workspace_id=workspace_id,
         type="model.activated",
-        data={"version": version, "previous": previous[0] if previous else None},
+        data={
+            "version": version,
+            "previous": previous[0] if previous else None,
+            **({"reason": reason} if reason else {}),
+        },
     )
     return chosen
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, defer
 
 from tandem.conversations.service import check_text
-from tandem.core.errors import TandemError
+from tandem.core.errors import TandemError, ValidationError
 from tandem.db.base import utcnow
 from tandem.db.session import one_or_not_found, scope_session, transaction
 from tandem.jobs.service import TRAINING_LANE, JobContext, enqueue, heartbeat
@@ -36,7 +36,11 @@ UNEXPECTED_FAILURE = "training failed unexpectedly; the server log has the detai
 
 
 def request_training(
-    session: Session, *, workspace: Workspace, requested_by: str | None
+    session: Session,
+    *,
+    workspace: Workspace,
+    requested_by: str | None,
+    trigger: str = "supervisor",
 ) -> TrainingRun:
     """Queue a training run for the workspace, or return the one already queued or running."""
     # Lock the workspace row so two clicks at once cannot queue two runs (SQLite serialises
@@ -45,7 +49,7 @@ def request_training(
     current = active_run(session, workspace_id=workspace.id)
     if current is not None:
         return current
-    run = TrainingRun(workspace_id=workspace.id, requested_by=requested_by)
+    run = TrainingRun(workspace_id=workspace.id, requested_by=requested_by, trigger=trigger)
     session.add(run)
     session.flush()
     enqueue(
@@ -95,9 +99,25 @@ def list_versions(session: Session) -> list[ModelVersion]:
     )
 
 
-def activate(session: Session, *, workspace_id: str, version: int) -> ModelVersion:
-    """Make a model version the active one (rolling back is activating an older one)."""
-    return service.activate_version(session, workspace_id=workspace_id, version=version)
+def activate(
+    session: Session, *, workspace_id: str, version: int, reason: str | None = None
+) -> ModelVersion:
+    """Make a model version active by hand: promote a candidate, or roll back to an older one.
+
+    A candidate that its evaluation did not promote needs a stated reason (audited).
+    """
+    chosen = one_or_not_found(
+        session, select(ModelVersion).where(ModelVersion.version == version), "model version"
+    )
+    reason = " ".join((reason or "").split()) or None
+    if chosen.status == "candidate" and chosen.evaluation.get("promoted") is False and not reason:
+        raise ValidationError(
+            f"version {version} was not promoted ({chosen.promotion_reason}); "
+            "give a reason to promote it anyway"
+        )
+    return service.activate_version(
+        session, workspace_id=workspace_id, version=version, reason=reason
+    )
 
 
 def preview(session: Session, *, workspace: Workspace, text: str, max_chars: int) -> dict[str, Any]:
@@ -152,16 +172,27 @@ def run_training_job(context: JobContext, payload: dict[str, Any]) -> None:
     """Train for one run: read, train outside any transaction, then store and activate."""
     run_id, workspace_id = str(payload["run_id"]), str(payload["workspace_id"])
     with transaction(context.factory, workspace_id) as session:
-        data = _start(session, run_id=run_id, workspace_id=workspace_id)
-    if data is None:
+        plan = _start(session, run_id=run_id, workspace_id=workspace_id)
+    if plan is None:
         return
     progress = ProgressWriter(context, run_id=run_id, workspace_id=workspace_id)
     try:
-        model = service.fit_intent_model(data, progress=progress)
+        # Training and judging run outside any transaction: the widget keeps being answered by
+        # the active version meanwhile.
+        model = service.fit_intent_model(plan.train, progress=progress)
+        with transaction(context.factory, workspace_id) as session:
+            _set_stage(session, run_id, "evaluating")
+        judgement = service.judge(model, plan)
         with transaction(context.factory, workspace_id) as session:
             _set_stage(session, run_id, "storing")
+            run = get_run(session, run_id)
             version = service.store_model(
-                session, workspace_id=workspace_id, model=model, activate=True
+                session,
+                workspace_id=workspace_id,
+                model=model,
+                judgement=judgement,
+                trigger=run.trigger,
+                requested_by=run.requested_by,
             )
             _finish(session, run_id, model_version=version.version)
     except (TandemError, ValueError) as exc:  # the data cannot train a model: say why
@@ -171,7 +202,7 @@ def run_training_job(context: JobContext, payload: dict[str, Any]) -> None:
         _fail(context, workspace_id, run_id, UNEXPECTED_FAILURE)
 
 
-def _start(session: Session, *, run_id: str, workspace_id: str) -> service.TrainingSet | None:
+def _start(session: Session, *, run_id: str, workspace_id: str) -> service.CandidatePlan | None:
     run = session.scalar(select(TrainingRun).where(TrainingRun.id == run_id))
     workspace = session.get(Workspace, workspace_id)
     if run is None or workspace is None or run.status in FINISHED_STATUSES:
@@ -180,12 +211,12 @@ def _start(session: Session, *, run_id: str, workspace_id: str) -> service.Train
     run.status, run.stage, run.done, run.total = "running", "preparing", 0, 0
     run.started_at, run.error = utcnow(), None
     try:
-        data = service.training_set(session, workspace=workspace)
+        plan = service.plan_candidate(session, workspace=workspace)
     except TandemError as exc:
         run.status, run.error, run.finished_at = "failed", exc.message, utcnow()
         return None
-    run.example_counts = data.counts()
-    return data
+    run.example_counts = plan.train.counts()
+    return plan
 
 
 def _set_stage(session: Session, run_id: str, stage: str) -> None:

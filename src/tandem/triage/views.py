@@ -11,7 +11,13 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
-from tandem.api.deps import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
+from tandem.api.deps import (
+    AdminPrincipal,
+    CurrentPrincipal,
+    SessionDep,
+    SettingsDep,
+    SupervisorPrincipal,
+)
 from tandem.core.schemas import BodyIn, RowOut
 from tandem.triage import training
 from tandem.triage.models import ModelVersion, TrainingRun
@@ -44,12 +50,19 @@ class TrainingRunOut(RowOut):
 
 
 class ModelVersionOut(RowOut):
-    """A stored model version and its cross-validated figures."""
+    """A stored model version: its cross-validated figures, and how it did on held-back examples."""
 
     version: int
-    status: str
+    status: str = Field(description="candidate (never promoted) | active | retired")
     created_at: datetime
     activated_at: datetime | None
+    trigger: str = Field(description="supervisor | schedule | cli | seed")
+    requested_by: str | None
+    promotion_reason: str | None = Field(description="Why it was, or was not, promoted.")
+    evaluation: dict[str, Any] = Field(
+        description="The candidate's and the then-active version's precision and automation on "
+        "the same held-back examples (empty for the first model)."
+    )
     figures: dict[str, Any]
 
     @classmethod
@@ -77,7 +90,7 @@ class AiSettingsIn(BodyIn):
 
 
 @router.post("/train", status_code=202, response_model=TrainingRunOut)
-def start_training(principal: AdminPrincipal, session: SessionDep) -> TrainingRunOut:
+def start_training(principal: SupervisorPrincipal, session: SessionDep) -> TrainingRunOut:
     """Retrain the intent model in the background (returns the run already going, if any)."""
     run = training.request_training(
         session,
@@ -107,10 +120,26 @@ def list_models(_principal: CurrentPrincipal, session: SessionDep) -> list[Model
     return [ModelVersionOut.of(v) for v in training.list_versions(session)]
 
 
+class ActivateIn(BodyIn):
+    """Why you promote or roll back (audited; required for a candidate that was not promoted)."""
+
+    reason: str | None = Field(None, max_length=500)
+
+
 @router.post("/models/{version}/activate", response_model=ModelVersionOut)
-def activate_model(version: int, principal: AdminPrincipal, session: SessionDep) -> ModelVersionOut:
-    """Make a model version the active one (also how to roll back)."""
-    chosen = training.activate(session, workspace_id=principal.workspace_id, version=version)
+def activate_model(
+    version: int,
+    principal: SupervisorPrincipal,
+    session: SessionDep,
+    body: ActivateIn | None = None,
+) -> ModelVersionOut:
+    """Make a model version the active one: promote a candidate by hand, or roll back."""
+    chosen = training.activate(
+        session,
+        workspace_id=principal.workspace_id,
+        version=version,
+        reason=body.reason if body else None,
+    )
     return ModelVersionOut.of(chosen)
 
 
