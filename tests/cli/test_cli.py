@@ -101,3 +101,30 @@ def test_production_refuses_placeholder_secret(cli_env: dict[str, str]) -> None:
     assert result.returncode != 0
     assert "TANDEM_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_train_then_list_promote_and_roll_back_model_versions(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.triage.training_data import EXAMPLES
+
+    data = tmp_path / "examples.csv"
+    lines = ["text,label"] + [f'"{t}",{intent}' for intent, ts in EXAMPLES.items() for t in ts]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run_cli("workspace", "create", "Shop", env_extra=cli_env)
+    first = run_cli("train", "-w", "Shop", "--data", str(data), env_extra=cli_env)
+    assert first.returncode == 0, first.stderr
+    assert "Model version 1 is active for Shop." in first.stdout
+    second = run_cli("train", "-w", "Shop", env_extra=cli_env)
+    assert second.returncode == 0, second.stderr
+    listed = run_cli("model", "list", "-w", "Shop", "--json", env_extra=cli_env)
+    assert listed.returncode == 0, listed.stderr
+    versions = {v["version"]: v for v in json.loads(listed.stdout)}
+    assert versions[1]["promotion_reason"].startswith("first model")
+    assert versions[2]["trigger"] == "cli" and versions[2]["evaluation"]["held_out"] == 3
+    assert versions[2]["status"] in {"active", "candidate"}  # as its held-back figures decided
+    back = run_cli("model", "rollback", "1", "-w", "Shop", "--reason", "test", env_extra=cli_env)
+    assert back.returncode == 0 and "Model version 1 is active for Shop." in back.stdout
+    missing = run_cli("model", "promote", "9", "-w", "Shop", env_extra=cli_env)
+    assert missing.returncode == 2 and "no model version 9" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -17,8 +17,9 @@ from tandem.conversations import service as conversations
 from tandem.conversations.service import Author
 from tandem.db.session import transaction
 from tandem.handoff.service import request_human
+from tandem.jobs.worker import Worker
 
-from ..factories import PASSWORD, open_conversation
+from ..factories import PASSWORD, MadeWorkspace, open_conversation
 
 FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
@@ -92,4 +93,41 @@ def escalated_conversation(
     return Escalated(id=conv.id, token=conv.token)
 
 
-__all__ = ["Author", "Escalated", "console_login", "escalated_conversation", "with_console"]
+def triaged_conversation(
+    client: TestClient, factory: sessionmaker[Session], ws: MadeWorkspace, *texts: str
+) -> str:
+    """Open a widget chat whose messages the real front line triages (and maybe escalates)."""
+    chat = open_conversation(client, ws.widget_key, name="Kim")
+    for text in texts:
+        posted = client.post(
+            f"/api/v1/widget/conversations/{chat.id}/messages",
+            headers=chat.headers,
+            json={"text": text},
+        )
+        assert posted.status_code == 201, posted.text
+        Worker(factory).drain()
+    return chat.id
+
+
+def handle_in_console(
+    client: TestClient, headers: dict[str, str], conversation_id: str, reply: str
+) -> None:
+    """Take the conversation and reply to the customer, as an agent does in the console."""
+    assert client.post(f"/console/c/{conversation_id}/assign", headers=headers).status_code == 200
+    sent = client.post(
+        f"/console/c/{conversation_id}/reply",
+        data={"text": reply, "mode": "reply"},
+        headers=headers,
+    )
+    assert sent.status_code == 200, sent.text
+
+
+__all__ = [
+    "Author",
+    "Escalated",
+    "console_login",
+    "escalated_conversation",
+    "handle_in_console",
+    "triaged_conversation",
+    "with_console",
+]

@@ -19,7 +19,11 @@ from tandem.workspaces.service import get_workspace_by_name
 kb_app = typer.Typer(help="Knowledge base: articles and approved answers.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print JSON.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+model_app = typer.Typer(
+    help="Model versions: list them, promote a candidate, roll back.", no_args_is_help=True
+)
 app.add_typer(bench_app, name="bench")
+app.add_typer(model_app, name="model")
 
 WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace name.")]
 
@@ -116,7 +120,18 @@ def train(
         with progress_bar() as update:
             version = train_model(session, workspace=ws, embedder_name=embedder, progress=update)
         description = dict(version.description)
-    console.print(f"Model version {version.version} is active for {workspace}.", highlight=False)
+        status, reason = version.status, version.promotion_reason
+    if status == "active":
+        console.print(
+            f"Model version {version.version} is active for {workspace}.", highlight=False
+        )
+    else:
+        console.print(
+            f"Model version {version.version} stays a candidate: {reason}. "
+            f"Promote it anyway with: tandem model promote {version.version} -w {workspace} "
+            '--reason "..."',
+            highlight=False,
+        )
     console.print(threshold_summary(description), highlight=False)
     console.print_json(json.dumps(description, default=str))
 
@@ -227,3 +242,80 @@ def bench_demo(
 
     result = _run_bench(run_demo_benchmark, questions=questions)
     _print_json(result, json_out, f"{result['questions']} questions planned")
+
+
+@model_app.command("list")
+def model_list(
+    workspace: WorkspaceOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the workspace's model versions, newest first, with their held-back figures."""
+    from rich.table import Table
+
+    from tandem.triage.training import list_versions
+
+    table = Table("version", "status", "trigger", "held out", "precision", "automation", "why")
+    with cli_transaction() as session:
+        scope_session(session, get_workspace_by_name(session, workspace).id)
+        versions = list_versions(session)
+        if as_json:
+            rows = [
+                {
+                    "version": v.version,
+                    "status": v.status,
+                    "trigger": v.trigger,
+                    "promotion_reason": v.promotion_reason,
+                    "evaluation": v.evaluation,
+                }
+                for v in versions
+            ]
+            print(json.dumps(rows, default=str))
+            return
+        for v in versions:
+            figures = (v.evaluation or {}).get("candidate") or {}
+            precision = figures.get("precision")
+            table.add_row(
+                str(v.version),
+                v.status,
+                v.trigger,
+                str((v.evaluation or {}).get("held_out", "")),
+                f"{precision:.1%}" if isinstance(precision, float) else "",
+                f"{figures['automation']:.1%}" if "automation" in figures else "",
+                v.promotion_reason or "",
+            )
+    console.print(table)
+
+
+def _activate(workspace: str, version: int, reason: str | None) -> None:
+    from tandem.triage.training import activate
+
+    try:
+        with cli_transaction() as session:
+            ws = get_workspace_by_name(session, workspace)
+            scope_session(session, ws.id)
+            activate(session, workspace_id=ws.id, version=version, reason=reason)
+    except TandemError as exc:
+        raise fail(exc.message) from None
+    console.print(f"Model version {version} is active for {workspace}.", highlight=False)
+
+
+@model_app.command("promote")
+def model_promote(
+    version: Annotated[int, typer.Argument(help="The version to make active.")],
+    workspace: WorkspaceOpt,
+    reason: Annotated[
+        str | None, typer.Option(help="Why (audited; needed for a candidate not promoted).")
+    ] = None,
+) -> None:
+    """Make a candidate version active by hand."""
+    _activate(workspace, version, reason)
+
+
+@model_app.command("rollback")
+def model_rollback(
+    version: Annotated[int, typer.Argument(help="The earlier version to go back to.")],
+    workspace: WorkspaceOpt,
+    reason: Annotated[str | None, typer.Option(help="Why (audited).")] = None,
+) -> None:
+    """Go back to an earlier version; the next message is answered by it."""
+    _activate(workspace, version, reason)

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, defer
 
 from tandem.conversations.service import check_text
-from tandem.core.errors import TandemError, ValidationError
+from tandem.core.errors import NotFoundError, TandemError, ValidationError
 from tandem.db.base import utcnow
 from tandem.db.session import one_or_not_found, scope_session, transaction
 from tandem.jobs.service import TRAINING_LANE, JobContext, enqueue, heartbeat
@@ -106,9 +106,9 @@ def activate(
 
     A candidate that its evaluation did not promote needs a stated reason (audited).
     """
-    chosen = one_or_not_found(
-        session, select(ModelVersion).where(ModelVersion.version == version), "model version"
-    )
+    chosen = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+    if chosen is None:
+        raise NotFoundError(f"no model version {version}")
     reason = " ".join((reason or "").split()) or None
     if chosen.status == "candidate" and chosen.evaluation.get("promoted") is False and not reason:
         raise ValidationError(

@@ -17,6 +17,7 @@ from tandem.conversations.state import Action, Status
 from tandem.core.errors import ComplianceBlockedError, ValidationError
 from tandem.db.base import utcnow
 from tandem.handoff import service as handoff
+from tandem.learning import service as learning
 from tandem.live.sse import ownership_state
 from tandem.routing import service as routing
 from tandem.routing.admin import get_queue, get_sla_policy
@@ -39,6 +40,8 @@ router = APIRouter(prefix="/console/c", route_class=ConsoleRoute)
 STATUS_ACTIONS = {"resolve": Action.RESOLVE, "hand_back": Action.HAND_BACK, "reopen": Action.REOPEN}
 TRANSFERABLE = (Status.WAITING_FOR_HUMAN, Status.HUMAN)
 BLOCKED_MESSAGE = "Not sent: fix the problems marked below first."
+LABEL_CHOICES = ("confirm", "skip")  # the resolve form's two buttons
+NOTICE_TEXT_CHARS = 80  # how much of the customer's need the "Learned: …" notice quotes
 
 
 def _team(session: Session) -> list[User]:
@@ -78,11 +81,14 @@ def _head_context(session: Session, conversation: Conversation) -> dict[str, Any
         else None
     )
     policies = {policy.id: policy} if policy else {}
+    actions = available_actions(conversation.status)
     return {
         "conversation": conversation,
         "customer_name": customer_label(customer.name, customer.email),
         "status_label": STATUS_LABELS.get(conversation.status, conversation.status),
-        "actions": available_actions(conversation.status),
+        "actions": actions,
+        # Resolving asks for the need's intent when a person handled the conversation.
+        "asks_label": "resolve" in actions and learning.human_handled(session, conversation),
         "queue_name": queue.name if queue else None,
         "assignee": assignee,
         "sla": sla_badge(conversation, utcnow(), policies),
@@ -265,10 +271,13 @@ def change_status(
     session: SessionDep,
     action: Annotated[str, Form()] = "",
 ) -> Response:
-    """Resolve, hand back to the AI, or reopen the conversation."""
+    """Resolve (without a label), hand back to the AI, or reopen the conversation."""
     if action not in STATUS_ACTIONS:
         raise ValidationError("action must be resolve, hand_back or reopen")
     conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    if STATUS_ACTIONS[action] is Action.RESOLVE:
+        learning.resolve(session, conversation, actor_id=principal.user.id, intent=None)
+        return render(request, "_conversation_head.html", _head_context(session, conversation))
     conversations.change_status(
         session,
         conversation,
@@ -277,6 +286,77 @@ def change_status(
         actor_id=principal.user.id,
     )
     return render(request, "_conversation_head.html", _head_context(session, conversation))
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= NOTICE_TEXT_CHARS else text[: NOTICE_TEXT_CHARS - 1] + "…"
+
+
+def resolve_notice(label: learning.Label, *, asked: bool) -> str:
+    """Return what the agent is told after resolving: what the AI learned, or that nothing was."""
+    example = label.example
+    if label.skipped or example is None:
+        return "Resolved without a label: nothing was learned." if asked else "Resolved."
+    proposed = " Your reply is proposed as its answer." if label.candidate else ""
+    if example.pending:
+        return (
+            f"Resolved. The new intent {example.intent} waits for a supervisor's approval."
+            + proposed
+        )
+    if label.candidate:
+        proposed = " Your reply is proposed as its answer, for a supervisor to approve."
+    return f"Resolved. Learned: “{_quote(example.text)}” → {example.intent}.{proposed}"
+
+
+@router.get("/{conversation_id}/resolve")
+def resolve_form(
+    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
+) -> Response:
+    """Return the resolve form: the customer's need, triage's guess and the known intents."""
+    conversation = conversations.get_conversation(session, conversation_id)
+    context = {
+        "conversation": conversation,
+        "suggestion": learning.suggest_label(session, conversation),
+    }
+    return render(request, "_resolve_form.html", context)
+
+
+@router.post("/{conversation_id}/resolve")
+def resolve(
+    conversation_id: str,
+    request: Request,
+    principal: ConsoleUser,
+    session: SessionDep,
+    intent: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+) -> Response:
+    """Resolve the conversation, confirming the need's intent (label=confirm) or skipping it.
+
+    Without a label choice (the one-click button of a conversation only the AI handled) it
+    resolves without a label.
+    """
+    if label and label not in LABEL_CHOICES:
+        raise ValidationError("label must be confirm or skip")
+    if label == "confirm" and not intent.strip():
+        raise ValidationError("type the intent of the customer's need, or resolve without a label")
+    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    outcome = learning.resolve(
+        session,
+        conversation,
+        actor_id=principal.user.id,
+        intent=intent if label == "confirm" else None,
+    )
+    # A toast, not text in the header: the live stream reloads the header on the status change.
+    # json.dumps escapes non-ASCII and control characters, so the customer's words fit a header.
+    notice = resolve_notice(outcome, asked=bool(label))
+    trigger = {"tandem:toast": {"message": notice, "kind": "success"}}
+    return render(
+        request,
+        "_conversation_head.html",
+        _head_context(session, conversation),
+        headers={"HX-Trigger-After-Swap": json.dumps(trigger)},
+    )
 
 
 @router.post("/{conversation_id}/transfer")

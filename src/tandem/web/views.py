@@ -39,7 +39,14 @@ from tandem.users import service as users
 from tandem.users.models import Role
 from tandem.users.totp import TotpRequiredError
 from tandem.users.totp import needs_setup as totp_setup_needed
-from tandem.web import account_views, admin_views, ai_views, conversation_views, knowledge_views
+from tandem.web import (
+    account_views,
+    admin_views,
+    ai_views,
+    conversation_views,
+    knowledge_views,
+    learning_views,
+)
 from tandem.web.auth import (
     HOME_PATH,
     LOGIN_NONCE_COOKIE,
@@ -71,6 +78,7 @@ router.include_router(conversation_views.router)
 router.include_router(admin_views.router)
 router.include_router(knowledge_views.router)
 router.include_router(ai_views.router)
+router.include_router(learning_views.router)
 router.include_router(account_views.router)
 
 PRESENCES = ("online", "away", "offline")
