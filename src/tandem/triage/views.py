@@ -87,6 +87,12 @@ class AiSettingsIn(BodyIn):
     language_fallback: str | None = Field(None, description="escalate | default_language")
     default_language: str | None = None
     precision_target: float | None = Field(None, description="e.g. 0.95 (applies from next run)")
+    retrain_after_examples: int | None = Field(
+        None, description="Retrain on its own after this many new examples (null: only by hand)."
+    )
+    retrain_nightly: bool | None = Field(
+        None, description="Retrain once a day when there are new examples."
+    )
 
 
 @router.post("/train", status_code=202, response_model=TrainingRunOut)

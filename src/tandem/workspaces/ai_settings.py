@@ -32,6 +32,8 @@ AI_KEYS = (
     "language_fallback",
     "default_language",
     "precision_target",
+    "retrain_after_examples",
+    "retrain_nightly",
 )
 
 # The notice the AI adds to each of its messages: it is an AI and a person is one message away.
@@ -56,6 +58,8 @@ class AiSettings:
     language_fallback: LanguageFallback = "escalate"
     default_language: str = "en"
     precision_target: float = DEFAULT_PRECISION_TARGET
+    retrain_after_examples: int | None = None
+    retrain_nightly: bool = False
 
     def notice(self, language: str | None) -> str:
         """Return the AI notice in a language (the default language's when none is known)."""
@@ -74,6 +78,8 @@ class AiSettings:
             "language_fallback": self.language_fallback,
             "default_language": self.default_language,
             "precision_target": self.precision_target,
+            "retrain_after_examples": self.retrain_after_examples,
+            "retrain_nightly": self.retrain_nightly,
         }
 
 
@@ -94,6 +100,8 @@ def read_ai_settings(settings: WorkspaceSettings, *, workspace_name: str) -> AiS
         language_fallback=settings.language_fallback,
         default_language=settings.answer_language,
         precision_target=settings.precision_target,
+        retrain_after_examples=settings.retrain_after_examples,
+        retrain_nightly=settings.retrain_nightly,
     )
 
 

@@ -99,6 +99,9 @@ class WorkspaceSettings(BaseModel):
     human_only_topics: tuple[str, ...] = DEFAULT_HUMAN_ONLY_TOPICS
     frustration_threshold: float = Field(0.75, ge=0.0, le=1.0)
     entity_patterns: dict[str, str] = Field(default_factory=dict)  # entity kind -> regex
+    # --- the learning loop: scheduled retraining (None / false = only when a supervisor asks) ---
+    retrain_after_examples: int | None = Field(None, ge=1, le=1_000_000)
+    retrain_nightly: bool = False
     # --- the assistant's persona ---
     assistant_name: str | None = Field(
         None, max_length=MAX_NAME_CHARS
