@@ -33,6 +33,7 @@ from tandem.jobs.worker import Worker
 from tandem.knowledge.page import router as help_page_router
 from tandem.knowledge.service import MAX_KNOWLEDGE_REQUEST_BYTES
 from tandem.knowledge.views import router as knowledge_router
+from tandem.learning.gap_views import router as gaps_router
 from tandem.learning.views import router as learning_router
 from tandem.live import set_broker
 from tandem.live.broker import make_broker
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(copilot_router)
     app.include_router(knowledge_router)
     app.include_router(learning_router)
+    app.include_router(gaps_router)
     app.include_router(ai_router)
     app.include_router(help_page_router)
     app.include_router(console_router)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..factories import PASSWORD, MadeWorkspace, login, make_workspace
-from .training_data import add_examples, run_training_jobs
+from .training_data import EXAMPLES, add_examples, run_training_jobs
 
 
 def _error(response: Any) -> dict[str, str]:
@@ -84,15 +84,23 @@ def test_cookie_writes_need_the_csrf_header(
 def test_versions_can_be_activated_and_rolled_back(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:
-    _ws, admin = _trained(client, factory)
+    ws, admin = _trained(client, factory)
+    # Retraining with nothing new leaves a candidate: there is nothing to judge it on.
+    assert client.post("/api/v1/ai/train", headers=admin).status_code == 202
+    run_training_jobs(factory)
+    unjudged = {m["version"]: m for m in client.get("/api/v1/ai/models").json()}[2]
+    assert unjudged["status"] == "candidate"
+    assert "no held-back examples" in unjudged["promotion_reason"]
+    # New phrasings of each intent: the next candidate is judged on them, next to version 1.
+    add_examples(factory, ws.id, {i: [f"{t}, please" for t in ts] for i, ts in EXAMPLES.items()})
     assert client.post("/api/v1/ai/train", headers=admin).status_code == 202
     run_training_jobs(factory)
     statuses = {m["version"]: m["status"] for m in client.get("/api/v1/ai/models").json()}
-    assert statuses == {2: "active", 1: "retired"}
+    assert statuses == {3: "active", 2: "candidate", 1: "retired"}, statuses
     back = client.post("/api/v1/ai/models/1/activate", headers=admin)
     assert back.status_code == 200 and back.json()["status"] == "active"
     statuses = {m["version"]: m["status"] for m in client.get("/api/v1/ai/models").json()}
-    assert statuses == {2: "retired", 1: "active"}
+    assert statuses == {3: "retired", 2: "candidate", 1: "active"}
     missing = client.post("/api/v1/ai/models/9/activate", headers=admin)
     assert missing.status_code == 404 and "model version" in _error(missing)["message"]
     assert client.post("/api/v1/ai/models/x/activate", headers=admin).status_code == 422

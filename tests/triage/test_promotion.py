@@ -31,6 +31,11 @@ def test_the_newest_examples_of_each_intent_are_held_back_and_small_intents_keep
     assert all(i >= 26 for i in split.held_out if labels[i] == "a")
     assert sorted(split.train + split.held_out) == list(range(len(labels)))
     assert all(labels.count(x) - held.count(x) >= KEEP_FOR_TRAINING for x in "abc")
+    # Only examples neither version has seen may be held back: here, the last ten "a"s.
+    eligible = [i >= 26 and label == "a" for i, label in enumerate(labels)]
+    fair = split_for_evaluation(labels, eligible)
+    assert [labels[i] for i in fair.held_out] == ["a"] * round(30 * 0.15)
+    assert split_for_evaluation(labels, [False] * len(labels)).held_out == []
 
 
 def test_promotion_needs_the_precision_target_and_no_lower_automation() -> None:

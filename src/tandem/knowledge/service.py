@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from urllib.parse import quote
 
 import numpy as np
@@ -508,12 +509,18 @@ def add_training_examples(
 
 def training_examples(session: Session) -> tuple[list[str], list[str]]:
     """Return the scoped workspace's training texts and intents (not those awaiting approval)."""
+    rows = training_rows(session)
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def training_rows(session: Session) -> list[tuple[str, str, datetime]]:
+    """Return (text, intent, created_at) of the trainable examples, oldest first."""
     rows = session.execute(
-        select(TrainingExample.text, TrainingExample.intent)
+        select(TrainingExample.text, TrainingExample.intent, TrainingExample.created_at)
         .where(TrainingExample.pending.is_(False))  # new intents wait for a supervisor
         .order_by(TrainingExample.created_at, TrainingExample.id)
     ).all()
-    return [r[0] for r in rows], [r[1] for r in rows]
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def pending_examples(session: Session) -> tuple[list[str], list[str]]:

@@ -1,7 +1,8 @@
 """Versions that never silently get worse: a candidate is judged on examples it never saw.
 
-Retraining holds back an evaluation slice (the newest examples of each intent, plus the needs
-agents named that have no approved intent yet, which no model should answer), trains the
+Retraining holds back an evaluation slice (the newest examples of each intent added since the
+active version was trained, plus the needs agents named that have no approved intent yet, which
+no model should answer), trains the
 candidate on the rest, and scores the candidate and the active version on that same slice.
 The candidate is promoted only when its answered precision holds the workspace's target within
 its confidence bound and it automates no less than the active version. Pure functions: the
@@ -33,8 +34,14 @@ class EvaluationSplit:
     held_out: list[int]
 
 
-def split_for_evaluation(labels: Sequence[str]) -> EvaluationSplit:
-    """Hold back the newest share of each intent's examples (labels are oldest first)."""
+def split_for_evaluation(
+    labels: Sequence[str], eligible: Sequence[bool] | None = None
+) -> EvaluationSplit:
+    """Hold back the newest share of each intent's examples (labels are oldest first).
+
+    Only `eligible` examples may be held back (those added since the active version was
+    trained, so that neither version has seen them); each intent keeps KEEP_FOR_TRAINING.
+    """
     by_intent: dict[str, list[int]] = {}
     for index, label in enumerate(labels):
         by_intent.setdefault(label, []).append(index)
@@ -42,8 +49,10 @@ def split_for_evaluation(labels: Sequence[str]) -> EvaluationSplit:
     for indices in by_intent.values():
         spare = len(indices) - KEEP_FOR_TRAINING
         take = min(spare, round(len(indices) * HOLD_OUT_SHARE)) if spare > 0 else 0
+        candidates = [i for i in indices if eligible is None or eligible[i]]
+        take = min(take, len(candidates))
         if take > 0:
-            held.extend(indices[-take:])
+            held.extend(candidates[-take:])
     if len(held) > MAX_HELD_OUT:
         held = sorted(held)[-MAX_HELD_OUT:]  # the newest overall
     chosen = set(held)

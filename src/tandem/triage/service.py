@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from tandem.core.errors import NotFoundError, ValidationError
 from tandem.db.base import utcnow
 from tandem.db.session import scope_session
 from tandem.events.service import audit
-from tandem.knowledge.service import pending_examples, training_examples
+from tandem.knowledge.service import pending_examples, training_rows
 from tandem.triage import promotion
 from tandem.triage.intent import IntentModel
 from tandem.triage.models import ModelVersion
@@ -33,6 +34,7 @@ class TrainingSet:
     texts: list[str]
     labels: list[str]
     precision_target: float
+    created_at: list[datetime] = field(default_factory=list)  # per example, when known
 
     def counts(self) -> dict[str, int]:
         """Return how many examples each intent has."""
@@ -44,7 +46,8 @@ class TrainingSet:
 
 def training_set(session: Session, *, workspace: Workspace) -> TrainingSet:
     """Return the scoped workspace's usable examples, or raise ValidationError saying why not."""
-    texts, labels = training_examples(session)
+    stored = training_rows(session)
+    labels = [row[1] for row in stored]
     counts: dict[str, int] = {}
     for label in labels:
         counts[label] = counts.get(label, 0) + 1
@@ -54,9 +57,11 @@ def training_set(session: Session, *, workspace: Workspace) -> TrainingSet:
             f"training needs at least 2 intents with {MIN_EXAMPLES_PER_INTENT}+ examples each; "
             f"this workspace has {len(usable)}"
         )
-    rows = [(t, lab) for t, lab in zip(texts, labels, strict=True) if lab in usable]
+    rows = [row for row in stored if row[1] in usable]
     target = workspace_settings(workspace).precision_target
-    return TrainingSet([t for t, _ in rows], [lab for _, lab in rows], target)
+    return TrainingSet(
+        [r[0] for r in rows], [r[1] for r in rows], target, created_at=[r[2] for r in rows]
+    )
 
 
 def fit_intent_model(
@@ -85,7 +90,9 @@ def plan_candidate(session: Session, *, workspace: Workspace) -> CandidatePlan:
     active = active_version(session, workspace.id)
     if active is None:
         return CandidatePlan(data, [], [], None)
-    split = promotion.split_for_evaluation(data.labels)
+    # Judged only on examples added since the active version was trained: neither has seen them.
+    fresh = [created > active.created_at for created in data.created_at]
+    split = promotion.split_for_evaluation(data.labels, fresh)
     train = TrainingSet(
         [data.texts[i] for i in split.train],
         [data.labels[i] for i in split.train],
