@@ -112,8 +112,14 @@ def test_customer_to_agent_end_to_end(desk: Desk, new_page, screenshot) -> None:
     agent_bubble = customer.locator(".chat__messages li.msg--agent .msg__bubble")
     expect(agent_bubble).to_have_text(final, timeout=LIVE_TIMEOUT)
     screenshot(customer, "07_customer_sees_reply")
+    # A person handled it, so resolving asks what the need was (triage's guess pre-filled).
     agent.locator("#resolve").click()
+    expect(agent.locator("#resolve-form")).to_be_visible()
+    expect(agent.locator("#learn-text")).not_to_be_empty()
+    agent.locator("#resolve-intent").fill("card_payment_question")
+    agent.locator("#resolve-confirm").click()
     expect(agent.locator("#conv-status")).to_have_text("Resolved")
+    expect(agent.locator("#toasts")).to_contain_text("waits for a supervisor")
     expect(agent.locator("#reopen")).to_be_visible()
     screenshot(agent, "08_agent_resolved")
     with desk.factory() as session:

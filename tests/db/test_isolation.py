@@ -88,9 +88,10 @@ def test_both_workspaces_have_rows_in_most_tenant_tables(
         for cls in TENANT_CLASSES
         if {mine, theirs} <= set(_rows_by_workspace(factory, cls))
     ]
-    # Model versions, training runs and resolved cases need a trained model or a worker.
+    # Model versions, training runs, resolved cases and proposed answers need a trained model,
+    # a worker or a human resolution.
     missing = sorted({cls.__name__ for cls in TENANT_CLASSES} - set(covered))
-    assert missing == ["ModelVersion", "ResolvedCase", "TrainingRun"], missing
+    assert missing == ["AnswerCandidate", "ModelVersion", "ResolvedCase", "TrainingRun"], missing
 
 
 def test_reads_and_gets_see_only_the_scoped_workspace(

@@ -138,12 +138,20 @@ def test_versions_are_activated_from_the_page(
     for _ in range(2):
         web.post("/console/admin/ai/train", headers=headers)
         run_training_jobs(factory)
+    # Nothing new for the second run to be judged on: it stays a candidate, and says why.
     page = web.get("/console/admin/ai")
-    assert 'hx-post="/console/admin/ai/models/1/activate"' in page.text
-    assert 'hx-post="/console/admin/ai/models/2/activate"' not in page.text  # already active
-    activated = web.post("/console/admin/ai/models/1/activate", headers=headers)
-    assert activated.status_code == 200 and "Version 1 is now active." in activated.text
-    assert 'hx-post="/console/admin/ai/models/2/activate"' in activated.text
+    assert 'hx-post="/console/admin/ai/models/1/activate"' not in page.text  # active
+    assert 'hx-post="/console/admin/ai/models/2/activate"' in page.text
+    assert "no held-back examples" in page.text and 'name="reason" required' in page.text
+    refused = web.post("/console/admin/ai/models/2/activate", headers=headers)
+    assert refused.status_code == 422 and "give a reason" in refused.text
+    promoted = web.post(
+        "/console/admin/ai/models/2/activate", data={"reason": "same data"}, headers=headers
+    )
+    assert promoted.status_code == 200 and "Version 2 is now active." in promoted.text
+    back = web.post("/console/admin/ai/models/1/activate", headers=headers)
+    assert back.status_code == 200 and "Version 1 is now active." in back.text
+    assert 'hx-post="/console/admin/ai/models/2/activate"' in back.text
 
 
 def test_the_test_box_shows_the_decision_and_refuses_empty_text(

@@ -30,6 +30,7 @@ STAGE_LABELS = {
     "embed": "Embedding the examples",
     "cross-validate": "Cross-validating",
     "fit": "Fitting the final model",
+    "evaluating": "Judging it on held-back examples, next to the active version",
     "storing": "Saving the new version",
     "done": "Done",
 }
@@ -65,6 +66,8 @@ class VersionRow:
     created_at: Any
     activated_at: Any
     figures: list[Figure]
+    promotion_reason: str | None = None  # why it was, or was not, promoted
+    needs_reason: bool = False  # a candidate its evaluation did not promote
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,13 @@ def figures(description: Mapping[str, Any] | None) -> list[Figure]:
 
 def version_row(version: ModelVersion) -> VersionRow:
     """Return one versions-table row."""
-    return value_from_row(VersionRow, version, figures=figures(version.description))
+    held_back = (version.evaluation or {}).get("promoted") is False
+    return value_from_row(
+        VersionRow,
+        version,
+        figures=figures(version.description),
+        needs_reason=version.status == "candidate" and held_back,
+    )
 
 
 def run_view(run: TrainingRun) -> RunView:

@@ -50,12 +50,18 @@ def training_progress(
 
 @router.post("/models/{version}/activate")
 def activate_version(
-    version: int, request: Request, principal: ConsoleAdmin, session: SessionDep
+    version: int,
+    request: Request,
+    principal: ConsoleAdmin,
+    session: SessionDep,
+    reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Make a model version the active one (rolling back is activating an older one)."""
+    """Make a model version the active one: promote a candidate (with a reason) or roll back."""
 
     def change() -> str:
-        training.activate(session, workspace_id=principal.workspace_id, version=version)
+        training.activate(
+            session, workspace_id=principal.workspace_id, version=version, reason=reason or None
+        )
         return f"Version {version} is now active."
 
     return _form_result(
