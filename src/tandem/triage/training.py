@@ -32,6 +32,7 @@ ACTIVE_STATUSES = ("queued", "running")
 FINISHED_STATUSES = ("succeeded", "failed")
 # Progress rows are written at most this often: enough for a progress bar, not a write storm.
 PROGRESS_EVERY_SECONDS = 0.5
+MAX_VERSION = 2**31 - 1
 UNEXPECTED_FAILURE = "training failed unexpectedly; the server log has the details"
 
 
@@ -106,7 +107,13 @@ def activate(
 
     A candidate that its evaluation did not promote needs a stated reason (audited).
     """
-    chosen = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+    # Beyond a 32-bit integer no version exists (and PostgreSQL refuses to compare).
+    in_range = 1 <= version <= MAX_VERSION
+    chosen = (
+        session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+        if in_range
+        else None
+    )
     if chosen is None:
         raise NotFoundError(f"no model version {version}")
     reason = " ".join((reason or "").split()) or None
