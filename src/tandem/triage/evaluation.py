@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import time
@@ -27,19 +28,8 @@ def load_labeled_rows(
 ) -> tuple[list[str], list[str]]:
     """Read (texts, labels) from a CSV or JSONL file; labels is empty when label_column is None."""
     file = Path(path)
-    if not file.is_file():
-        raise DataError(f"{file}: file not found")
     wanted = [text_column] if label_column is None else [text_column, label_column]
-    jsonl = file.suffix.lower() in {".jsonl", ".ndjson"}
-    try:
-        with file.open(encoding="utf-8-sig", newline="") as handle:
-            rows = _jsonl_rows(handle, file, wanted) if jsonl else _csv_rows(handle, file, wanted)
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{file}: not UTF-8 text ({exc.reason})") from exc
-    except csv.Error as exc:
-        raise DataError(f"{file}: malformed CSV ({exc})") from exc
-    if not rows:
-        raise DataError(f"{file}: no data rows")
+    rows = load_rows(file, wanted)
     texts, labels = [], []
     for where, row in rows:
         text = row.get(text_column)
@@ -54,7 +44,36 @@ def load_labeled_rows(
     return texts, labels
 
 
-def _csv_rows(handle: Any, file: Path, wanted: list[str]) -> list[tuple[str, dict[str, Any]]]:
+def load_rows(file: Path, wanted: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Read a CSV or JSONL file's rows as (where, row), checking the wanted columns exist."""
+    if not file.is_file():
+        raise DataError(f"{file}: file not found")
+    text = _read_utf8(file)
+    jsonl = file.suffix.lower() in {".jsonl", ".ndjson"}
+    try:
+        handle = io.StringIO(text, newline="")
+        rows = _jsonl_rows(handle, file, list(wanted)) if jsonl else _csv_rows(handle, file, wanted)
+    except csv.Error as exc:
+        raise DataError(f"{file}: malformed CSV ({exc})") from exc
+    if not rows:
+        raise DataError(f"{file}: no data rows")
+    return rows
+
+
+def _read_utf8(file: Path) -> str:
+    """Return a file's text, or say on which line it stops being UTF-8."""
+    data = file.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{file}: line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x}: {exc.reason}); "
+            "save the file as UTF-8"
+        ) from exc
+
+
+def _csv_rows(handle: Any, file: Path, wanted: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
     reader = csv.DictReader(handle)
     _check_columns(file, list(reader.fieldnames or []), wanted)
     # reader.line_num is the physical line the row ended on, which is what an editor shows.
@@ -77,7 +96,7 @@ def _jsonl_rows(handle: Any, file: Path, wanted: list[str]) -> list[tuple[str, d
     return rows
 
 
-def _check_columns(file: Path, columns: list[str], wanted: list[str], where: str = "") -> None:
+def _check_columns(file: Path, columns: list[str], wanted: Sequence[str], where: str = "") -> None:
     missing = [c for c in wanted if c not in columns]
     if missing:
         names = ", ".join(repr(c) for c in missing)
