@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from tandem.db.session import scope_session
 from tandem.demo.knowledge import faq_entries
 from tandem.demo.seed import load_demo_content
 from tandem.triage.background import background_matrix
 from tandem.triage.intent import embed_texts
-from tandem.triage.offtopic import MAX_EXAMPLE_RATE, ScopeReference, build_reference
+from tandem.triage.offtopic import MAX_EXAMPLE_RATE, ScopeCache, ScopeReference, build_reference
 from tandem.triage.pipeline import SIGNAL_EMBEDDER, embed
+
+from ..factories import make_workspace
+from .training_data import add_examples
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +68,30 @@ def test_margin_calls_at_most_the_allowed_share_of_own_examples_off_topic() -> N
 def test_without_examples_nothing_is_off_topic() -> None:
     empty = ScopeReference(np.zeros((0, 4), np.float32), np.eye(4, dtype=np.float32), 0.0)
     assert empty.check(np.ones(4, np.float32) / 2) == (False, {})
+
+
+def test_a_new_example_joins_the_scope_at_once_without_recomputing_the_margin(
+    factory: sessionmaker[Session],
+) -> None:
+    ws = make_workspace(factory)
+    add_examples(factory, ws.id)  # 18 examples
+    cache = ScopeCache()
+
+    def current() -> ScopeReference:
+        with factory() as session:
+            scope_session(session, ws.id)
+            return cache.get(session, workspace_id=ws.id, oos_label=None)
+
+    first = current()
+    add_examples(factory, ws.id, {"gift_wrap": ["can you gift wrap my order"]})
+    second = current()
+    assert len(second.examples) == len(first.examples) + 1
+    np.testing.assert_allclose(
+        second.examples[-1], embed(SIGNAL_EMBEDDER, "can you gift wrap my order"), atol=1e-5
+    )
+    # The pass over the whole background waits until the examples grew by a tenth.
+    assert second.background is first.background and second.margin == first.margin
+    add_examples(factory, ws.id, {"gift_wrap": ["do you offer gift wrapping", "wrap it as a gift"]})
+    third = current()
+    assert len(third.examples) == len(first.examples) + 3
+    assert third.background is not first.background

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -28,6 +29,54 @@ def normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 NEAREST_BLOCK = 1024
+# Embeddings of texts embedded in bulk (training sets, scope references), kept for reuse: a
+# desk that learns re-reads the same examples at every retraining and every new example.
+EMBEDDING_CACHE_BYTES = 96 * 2**20
+
+
+class EmbeddingCache:
+    """A bounded, thread-safe LRU of (embedder, text) -> read-only embedding row."""
+
+    def __init__(self, max_bytes: int = EMBEDDING_CACHE_BYTES) -> None:
+        self._rows: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()
+
+    def get_many(self, name: str, texts: Sequence[str]) -> list[np.ndarray | None]:
+        """Return each text's cached row, or None where it has none."""
+        found: list[np.ndarray | None] = []
+        with self._lock:
+            for text in texts:
+                row = self._rows.get((name, text))
+                if row is not None:
+                    self._rows.move_to_end((name, text))
+                found.append(row)
+        return found
+
+    def put_many(self, name: str, texts: Sequence[str], rows: np.ndarray) -> None:
+        """Remember rows (copies, read-only), forgetting the least recently used beyond the cap."""
+        with self._lock:
+            for text, row in zip(texts, rows, strict=True):
+                key = (name, text)
+                if key in self._rows:
+                    continue
+                kept = np.array(row, dtype=np.float32)
+                kept.setflags(write=False)
+                self._rows[key] = kept
+                self._bytes += kept.nbytes
+            while self._bytes > self._max_bytes and self._rows:
+                _, dropped = self._rows.popitem(last=False)
+                self._bytes -= dropped.nbytes
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._rows.clear()
+            self._bytes = 0
+
+
+embedding_cache = EmbeddingCache()
 
 
 def nearest_cosine(queries: np.ndarray, pool: np.ndarray, *, same: bool = False) -> np.ndarray:

@@ -56,6 +56,10 @@ ARTIFACT_VERSION = 3
 SUPPORTED_VERSIONS = (1, 2, 3)
 # The background's class: never shown, never answered.
 BACKGROUND_LABEL = "__background__"
+# The class of real needs whose intents have too few examples to learn yet (a desk that learns
+# from resolutions has many): out of scope, yet not off-topic, so they go to a person. (No
+# intent code starts with "_", so this never meets a real intent.)
+NOT_YET_LEARNED = "_not_yet_learned"
 # Unseen needs (held-out intents, background, labelled out-of-scope rows) are weighted to stand
 # for this share of traffic when the threshold is chosen.
 DEFAULT_UNSEEN_SHARE = 0.2
@@ -496,10 +500,12 @@ class IntentModel:
         best = np.argsort(-probs, axis=1)[:, :3]
         out = []
         for i, k in enumerate(top):
-            off_topic = bool(k in self._out_indices)
+            outside = bool(k in self._out_indices)
             name = self.classes[k]
+            # Like a need agents handle that nobody has taught yet: a person's, not "I can't help".
+            off_topic = outside and name != NOT_YET_LEARNED
             # An out-of-scope top class is reported with its own probability, not answer odds.
-            conf = float(probs[i, k]) if off_topic else float(confidence[i])
+            conf = float(probs[i, k]) if outside else float(confidence[i])
             if name == BACKGROUND_LABEL:
                 # The background is not an intent: report the nearest real one (with its own
                 # probability), never answered.
@@ -509,7 +515,7 @@ class IntentModel:
                 IntentPrediction(
                     intent=name,
                     confidence=conf,
-                    is_out_of_scope=bool(off_topic or conf < self.threshold),
+                    is_out_of_scope=bool(outside or conf < self.threshold),
                     ranked=[
                         (self.classes[j], float(probs[i, j]))
                         for j in best[i]
@@ -874,19 +880,31 @@ def _confidence(features: np.ndarray, calibrator: LogisticCalibrator | None) -> 
 def embed_texts(
     embedder_name: str, texts: Sequence[str], progress: ProgressFn | None = None
 ) -> np.ndarray:
-    """Embed many texts in chunks, reporting progress as ("embed", done, total)."""
-    from tandem.triage.embedders import get_embedder
+    """Embed many texts in chunks, reporting progress as ("embed", done, total).
+
+    Texts embedded before (by an earlier training run or scope reference) come from the
+    process's embedding cache; only the others go through the model.
+    """
+    from tandem.triage.embedders import embedding_cache, get_embedder
 
     embedder = get_embedder(embedder_name)
     total = len(texts)
     out = np.zeros((total, embedder.dim), dtype=np.float32)
+    cached = embedding_cache.get_many(embedder_name, texts)
+    missing = [i for i, row in enumerate(cached) if row is None]
+    for i, row in enumerate(cached):
+        if row is not None:
+            out[i] = row
     # Similar lengths batch together, so the transformer pads far less.
-    order = sorted(range(total), key=lambda i: len(texts[i]))
+    order = sorted(missing, key=lambda i: len(texts[i]))
+    done = total - len(missing)
     if progress:
-        progress("embed", 0, total)
-    for start in range(0, total, EMBED_CHUNK):
+        progress("embed", done, total)
+    for start in range(0, len(order), EMBED_CHUNK):
         rows = order[start : start + EMBED_CHUNK]
-        out[rows] = embedder.encode([texts[i] for i in rows])
+        chunk = [texts[i] for i in rows]
+        out[rows] = embedder.encode(chunk)
+        embedding_cache.put_many(embedder_name, chunk, out[rows])
         if progress:
-            progress("embed", min(start + EMBED_CHUNK, total), total)
+            progress("embed", done + min(start + EMBED_CHUNK, len(order)), total)
     return out

@@ -13,7 +13,7 @@ would be called off-topic.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -74,10 +74,16 @@ def _fingerprint(session: Session, oos_label: str | None) -> tuple[Any, ...]:
 
 
 class ScopeCache:
-    """One scope reference per workspace, rebuilt when its examples or answers change."""
+    """One scope reference per workspace, refreshed when its examples or answers change.
+
+    New examples join the reference at once; the margin and the decontaminated background
+    (a pass over every example against the whole background) are recomputed only when the
+    examples have grown or shrunk by REBUILD_GROWTH since they were last computed, so a desk
+    that learns from every resolution does not redo that pass per message.
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[tuple[Any, ...], ScopeReference]] = {}
+        self._entries: dict[str, tuple[tuple[Any, ...], ScopeReference, tuple[int, int]]] = {}
         self._lock = threading.Lock()
 
     def get(self, session: Session, *, workspace_id: str, oos_label: str | None) -> ScopeReference:
@@ -93,17 +99,31 @@ class ScopeCache:
         inside = [text for text, intent in rows if intent != oos_label]
         outside = [text for text, intent in rows if oos_label and intent == oos_label]
         inside += [title for (title,) in session.execute(select(Answer.title))]
-        examples = embed_texts(SIGNAL_EMBEDDER, inside)
+        examples = embed_texts(SIGNAL_EMBEDDER, inside)  # mostly from the embedding cache
+        built = (len(inside), len(outside))
+        if cached is not None and cached[0][-1] == oos_label and _close(built, cached[2]):
+            reference = replace(cached[1], examples=examples)
+            with self._lock:
+                self._entries[workspace_id] = (key, reference, cached[2])
+            return reference
         background = background_matrix(SIGNAL_EMBEDDER)
         reference = build_reference(examples, background)
         if outside:  # the workspace's own out-of-scope examples are background too
             extra = embed_texts(SIGNAL_EMBEDDER, outside)
-            reference = ScopeReference(
-                reference.examples, np.vstack([reference.background, extra]), reference.margin
-            )
+            reference = replace(reference, background=np.vstack([reference.background, extra]))
         with self._lock:
-            self._entries[workspace_id] = (key, reference)
+            self._entries[workspace_id] = (key, reference, built)
         return reference
+
+
+REBUILD_GROWTH = 0.1
+
+
+def _close(counts: tuple[int, int], built_with: tuple[int, int]) -> bool:
+    """Whether a reference computed from built_with (inside, outside) examples still holds."""
+    (inside, outside), (built_inside, built_outside) = counts, built_with
+    near = abs(inside - built_inside) <= REBUILD_GROWTH * built_inside
+    return built_inside > 0 and near and outside == built_outside
 
 
 scope_cache = ScopeCache()
