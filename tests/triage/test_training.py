@@ -14,8 +14,9 @@ from tandem.jobs import service as jobs
 from tandem.jobs.models import Job
 from tandem.jobs.worker import Worker
 from tandem.triage import training
+from tandem.triage.intent import NOT_YET_LEARNED
 from tandem.triage.models import ModelVersion, TrainingRun
-from tandem.triage.service import MIN_EXAMPLES_PER_INTENT
+from tandem.triage.service import MIN_EXAMPLES_PER_INTENT, fit_intent_model, training_set
 from tandem.workspaces.models import Workspace
 
 from ..factories import make_workspace
@@ -166,3 +167,37 @@ def test_runs_are_invisible_to_other_workspaces(factory: sessionmaker[Session]) 
         assert training.active_run(session, workspace_id=other.id) is None
     # The other workspace's own request is not deduplicated against this one's.
     assert _request(factory, other.id) != run_id
+
+
+def test_needs_too_rare_to_learn_yet_go_to_a_person_not_to_the_nearest_intent(
+    factory: sessionmaker[Session],
+) -> None:
+    ws = make_workspace(factory)
+    add_examples(factory, ws.id)
+    rare = ["can you gift wrap my order", "do you offer gift wrapping", "wrap it as a present"]
+    add_examples(factory, ws.id, {"gift_wrap": rare})
+    with factory() as session:
+        scope_session(session, ws.id)
+        workspace = session.get(Workspace, ws.id)
+        assert workspace is not None
+        data = training_set(session, workspace=workspace)
+    assert data.oos_label == NOT_YET_LEARNED
+    assert data.counts() == {**{i: len(t) for i, t in EXAMPLES.items()}, NOT_YET_LEARNED: 3}
+    assert data.created_at == sorted(data.created_at)  # oldest first, for the held-back slice
+    model = fit_intent_model(data)
+    (gift, order) = model.predict(["do you offer gift wrapping", "where is my order"])
+    assert gift.intent == NOT_YET_LEARNED and gift.is_out_of_scope
+    assert not gift.off_topic  # a real need: a person answers it, not "I can't help with that"
+    assert order.intent == "track_order"
+
+
+def test_a_single_rare_example_is_left_out_of_training(factory: sessionmaker[Session]) -> None:
+    ws = make_workspace(factory)
+    add_examples(factory, ws.id)
+    add_examples(factory, ws.id, {"gift_wrap": ["can you gift wrap my order"]})
+    with factory() as session:
+        scope_session(session, ws.id)
+        workspace = session.get(Workspace, ws.id)
+        assert workspace is not None
+        data = training_set(session, workspace=workspace)
+    assert data.oos_label is None and NOT_YET_LEARNED not in data.labels

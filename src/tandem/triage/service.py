@@ -17,7 +17,7 @@ from tandem.db.session import scope_session
 from tandem.events.service import audit
 from tandem.knowledge.service import pending_examples, training_rows
 from tandem.triage import promotion
-from tandem.triage.intent import IntentModel
+from tandem.triage.intent import NOT_YET_LEARNED, IntentModel
 from tandem.triage.models import ModelVersion
 from tandem.triage.pipeline import Triage
 from tandem.workspaces.models import Workspace
@@ -35,6 +35,7 @@ class TrainingSet:
     labels: list[str]
     precision_target: float
     created_at: list[datetime] = field(default_factory=list)  # per example, when known
+    oos_label: str | None = None  # the label of needs no trained intent covers, if any
 
     def counts(self) -> dict[str, int]:
         """Return how many examples each intent has."""
@@ -57,10 +58,20 @@ def training_set(session: Session, *, workspace: Workspace) -> TrainingSet:
             f"training needs at least 2 intents with {MIN_EXAMPLES_PER_INTENT}+ examples each; "
             f"this workspace has {len(usable)}"
         )
-    rows = [row for row in stored if row[1] in usable]
+    # Examples of intents too rare to learn yet train as "none of the intents the model knows":
+    # real needs it must not answer as the nearest known one.
+    rare = [
+        (text, NOT_YET_LEARNED, created) for text, label, created in stored if label not in usable
+    ]
+    rows = [row for row in stored if row[1] in usable] + (rare if len(rare) >= 2 else [])
+    rows.sort(key=lambda row: row[2])  # oldest first, as the evaluation split expects
     target = workspace_settings(workspace).precision_target
     return TrainingSet(
-        [r[0] for r in rows], [r[1] for r in rows], target, created_at=[r[2] for r in rows]
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        target,
+        created_at=[r[2] for r in rows],
+        oos_label=NOT_YET_LEARNED if len(rare) >= 2 else None,
     )
 
 
@@ -68,7 +79,11 @@ def fit_intent_model(
     data: TrainingSet, *, embedder_name: str | None = None, progress: TrainProgress | None = None
 ) -> IntentModel:
     """Train an intent model on a training set (slow, and touches no database)."""
-    kwargs: dict[str, Any] = {"precision_target": data.precision_target, "progress": progress}
+    kwargs: dict[str, Any] = {
+        "precision_target": data.precision_target,
+        "progress": progress,
+        "oos_label": data.oos_label,
+    }
     if embedder_name:
         kwargs["embedder_name"] = embedder_name
     return IntentModel.train(data.texts, data.labels, **kwargs)
@@ -97,6 +112,7 @@ def plan_candidate(session: Session, *, workspace: Workspace) -> CandidatePlan:
         [data.texts[i] for i in split.train],
         [data.labels[i] for i in split.train],
         data.precision_target,
+        oos_label=data.oos_label,
     )
     # Needs agents named that have no approved intent yet: no version may answer them.
     pending_texts, pending_labels = pending_examples(session)
