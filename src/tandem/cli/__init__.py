@@ -1,6 +1,7 @@
 """The `tandem` command: every sub-command registered on one Typer app."""
 
 from tandem.cli import ai as _ai  # noqa: F401 - registers kb, train, bench
+from tandem.cli import replay as _replay  # noqa: F401 - registers replay
 from tandem.cli.evaluate import eval_app
 from tandem.cli.main import app
 
