@@ -48,26 +48,36 @@ STUDENT_REPLIES = (
 )
 
 
-@pytest.fixture(scope="module")
-def small_model() -> IntentModel:
-    """Train a small intent model on part of the demo store's FAQ, once per module."""
+def shop_model() -> IntentModel:
+    """Train a small intent model on part of the demo store's FAQ."""
     entries = [e for e in faq_entries(load_demo_content()) if e["intent"] in SHOP_INTENTS]
     texts = [t for e in entries for t in e["examples"]]
     labels = [e["intent"] for e in entries for _ in e["examples"]]
     return IntentModel.train(texts, labels)
 
 
-@pytest.fixture
-def desk(factory: sessionmaker[Session], small_model: IntentModel) -> Desk:
-    """Return a desk for a workspace with part of the demo FAQ and its trained model."""
+def shop_desk(factory: sessionmaker[Session], model: IntentModel) -> Desk:
+    """Return a desk for a workspace with part of the demo FAQ and that model."""
     ws = make_workspace(factory)
     with transaction(factory, ws.id) as session:
         load_faq(session, workspace_id=ws.id, content=_shop_content())
-        store_model(session, workspace_id=ws.id, model=small_model, activate=True)
+        store_model(session, workspace_id=ws.id, model=model, activate=True)
     return Desk(factory, ws)
 
 
-def _play_stream(desk: Desk) -> None:
+@pytest.fixture(scope="module")
+def small_model() -> IntentModel:
+    """The small model, trained once per module."""
+    return shop_model()
+
+
+@pytest.fixture
+def desk(factory: sessionmaker[Session], small_model: IntentModel) -> Desk:
+    """Return a desk for a workspace with part of the demo FAQ and its trained model."""
+    return shop_desk(factory, small_model)
+
+
+def play_stream(desk: Desk) -> None:
     """Two needs the workspace has never heard of, each answered by agents six times."""
     for needs, replies in ((GIFT, GIFT_REPLIES), (STUDENT, STUDENT_REPLIES)):
         for i, question in enumerate(needs):
@@ -88,7 +98,7 @@ def _ask(desk: Desk, text: str) -> list[tuple[str, str, dict[str, object]]]:
 def test_two_unseen_needs_become_two_gaps_and_approving_one_teaches_the_ai(
     client: TestClient, desk: Desk
 ) -> None:
-    _play_stream(desk)
+    play_stream(desk)
     assert client.get(GAPS, headers=login(client, desk.ws.agent_email)).status_code == 403
     supervisor = login(client, desk.ws.supervisor_email)
 

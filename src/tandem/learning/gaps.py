@@ -174,7 +174,8 @@ def approve_gap(
 
     A new intent's answer is the supervisor's `body`, else the proposed one. Merging into an
     intent the workspace knows writes the answer only when that intent has none, or a body
-    is given. Either way the answer the AI may use is then allowed for the AI.
+    other than the proposed one is given. Either way the answer the AI may use is then
+    allowed for the AI.
     """
     gap = get_gap(session, gap_id)
     intent = clean_intent(intent)
@@ -193,7 +194,9 @@ def approve_gap(
         existing_texts.add(text)
         added += 1
     current = session.scalar(select(Answer).where(Answer.intent == intent))
-    edited = body is not None and bool(body.strip())
+    # The proposed answer sent back unchanged (as a form does) is not an edit: merging keeps
+    # the intent's own answer then.
+    edited = body is not None and body.strip() not in ("", gap.proposed_answer.strip())
     answer: Answer | None = None
     if edited or current is None:
         default_title = current.title if current else intent.replace("_", " ").capitalize()

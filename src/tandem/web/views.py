@@ -44,6 +44,7 @@ from tandem.web import (
     admin_views,
     ai_views,
     conversation_views,
+    gap_views,
     knowledge_views,
     learning_views,
 )
@@ -79,6 +80,7 @@ router.include_router(admin_views.router)
 router.include_router(knowledge_views.router)
 router.include_router(ai_views.router)
 router.include_router(learning_views.router)
+router.include_router(gap_views.router)
 router.include_router(account_views.router)
 
 PRESENCES = ("online", "away", "offline")
