@@ -180,13 +180,19 @@ def test_a_replay_learns_from_resolutions_and_answers_more(
 
 
 def test_the_same_stream_and_seed_give_the_same_order(factory: sessionmaker[Session]) -> None:
-    rows = _rows(1)[:9]
+    only_a_person = StreamRow("row 99", "I want to talk to a human agent", "contact_human", None)
+    rows = [*_rows(1)[:8], only_a_person]
     config = ReplayConfig(window=5, retrain_every=100, seed=3)
     first = replay(factory, rows, config=config, max_chars=MAX_CHARS)
     second = replay(factory, rows, config=config, max_chars=MAX_CHARS)
     assert first["windows"] == second["windows"]
     assert [w["messages"] for w in first["windows"]] == [5, 4]
     assert first["summary"]["escalations"] == 9  # no model yet: every customer reaches a person
+    # Asking only for a person states no need: resolved without a label, so no example.
+    assert first["windows"][-1]["n_examples"] == 8
+    with factory() as session:
+        texts = session.scalars(select(TrainingExample.text)).all()
+        assert len(texts) == 16 and only_a_person.text not in texts
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tandem.db.session import scope_session
+from tandem.db.session import scope_session, transaction
 from tandem.demo.knowledge import faq_entries
 from tandem.demo.seed import load_demo_content
+from tandem.knowledge.models import TrainingExample
 from tandem.triage.background import background_matrix
 from tandem.triage.intent import embed_texts
 from tandem.triage.offtopic import MAX_EXAMPLE_RATE, ScopeCache, ScopeReference, build_reference
@@ -95,3 +97,8 @@ def test_a_new_example_joins_the_scope_at_once_without_recomputing_the_margin(
     third = current()
     assert len(third.examples) == len(first.examples) + 3
     assert third.background is not first.background
+    # A removed example leaves the reference too.
+    with transaction(factory, ws.id) as session:
+        gone = session.scalars(select(TrainingExample).limit(1)).one()
+        session.delete(gone)
+    assert len(current().examples) == len(third.examples) - 1

@@ -78,14 +78,17 @@ def replay(
     for path in (json_out, plot_out):
         if path is not None and not path.parent.is_dir():
             raise fail(f"{path.parent} is not a directory")
-    with _database(database_url) as url, progress_bar() as update:
-        report = run(
-            url,
-            rows,
-            config=config,
-            max_chars=max_chars,
-            progress=lambda done, total: update("replay", done, total),
-        )
+    try:
+        with _database(database_url) as url, progress_bar() as update:
+            report = run(
+                url,
+                rows,
+                config=config,
+                max_chars=max_chars,
+                progress=lambda done, total: update("replay", done, total),
+            )
+    except TandemError as exc:  # e.g. a --database-url that cannot be migrated
+        raise fail(exc.message) from None
     if plot_out is not None:
         plot(report, plot_out, title=f"Replay of {stream.name}")
     _write_json(report, json_out)

@@ -258,7 +258,10 @@ class Simulation:
             except ComplianceBlockedError:
                 # The recorded reply breaks the workspace's rules; the agent writes another.
                 self._reply(session, conversation, fixed_answer(row.label))
-            learning.resolve(session, conversation, actor_id=self.agent_id, intent=row.label)
+            # A customer who only asked for a person stated no need: nothing to label.
+            stated = learning.suggest_label(session, conversation).text is not None
+            intent = row.label if stated else None
+            learning.resolve(session, conversation, actor_id=self.agent_id, intent=intent)
             self._approve(session)
         self.worker.drain()  # the resolved case is recorded (the co-pilot and gaps read it)
         with transaction(self.factory) as session:

@@ -95,6 +95,12 @@ class ScopeCache:
             cached = self._entries.get(workspace_id)
             if cached is not None and cached[0] == key:
                 return cached[1]
+        if cached is not None:
+            grown = self._grown(session, key, cached)
+            if grown is not None:
+                with self._lock:
+                    self._entries[workspace_id] = grown
+                return grown[1]
         rows = session.execute(select(TrainingExample.text, TrainingExample.intent)).all()
         inside = [text for text, intent in rows if intent != oos_label]
         outside = [text for text, intent in rows if oos_label and intent == oos_label]
@@ -114,6 +120,36 @@ class ScopeCache:
         with self._lock:
             self._entries[workspace_id] = (key, reference, built)
         return reference
+
+    @staticmethod
+    def _grown(
+        session: Session, key: tuple[Any, ...], cached: tuple[Any, ScopeReference, tuple[int, int]]
+    ) -> tuple[tuple[Any, ...], ScopeReference, tuple[int, int]] | None:
+        """Append examples added since the cached reference, or None when more changed.
+
+        The common change on a learning desk is one new example; reading only the new rows
+        keeps that from re-reading (and re-stacking) every example for each message.
+        """
+        from tandem.triage.intent import embed_texts
+
+        old_key, reference, built = cached
+        count, _newest, *answers = key
+        old_count, old_newest, *old_answers = old_key
+        if answers != old_answers or old_newest is None or count <= old_count:
+            return None
+        oos_label = answers[-1]
+        rows = session.execute(
+            select(TrainingExample.text, TrainingExample.intent).where(
+                TrainingExample.created_at > old_newest
+            )
+        ).all()
+        if len(rows) != count - old_count or any(oos_label and i == oos_label for _, i in rows):
+            return None  # something else changed too (or an out-of-scope example): rebuild
+        added = embed_texts(SIGNAL_EMBEDDER, [text for text, _ in rows])
+        inside = len(reference.examples) + len(rows)
+        if not _close((inside, built[1]), built):
+            return None  # grown by a tenth: time to recompute the margin
+        return key, replace(reference, examples=np.vstack([reference.examples, added])), built
 
 
 REBUILD_GROWTH = 0.1
