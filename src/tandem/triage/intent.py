@@ -126,25 +126,13 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
-Linear = tuple[np.ndarray, np.ndarray]  # (coef, intercept) over all classes
-
-
 def _fit_linear(
-    x: np.ndarray, y: np.ndarray, n_classes: int, c: float, start: Linear | None = None
-) -> Linear:
-    """Fit a class-balanced multinomial logistic regression; absent classes get -inf bias.
-
-    `start`, a fit on much the same rows (another fold), is where lbfgs starts from: the
-    problem is convex, so it reaches the same optimum in far fewer iterations.
-    """
+    x: np.ndarray, y: np.ndarray, n_classes: int, c: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit a class-balanced multinomial logistic regression; absent classes get -inf bias."""
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    present = np.unique(y)
-    if start is not None and len(present) > 2 and bool(np.all(start[1][present] > -1e3)):
-        clf.set_params(warm_start=True)
-        clf.coef_ = start[0][present].astype(np.float64)
-        clf.intercept_ = start[1][present].astype(np.float64)
     with warnings.catch_warnings():
         # A fold may lack a rare class or stop a little short of lbfgs' tolerance; both are fine.
         warnings.simplefilter("ignore")
@@ -387,7 +375,7 @@ class IntentModel:
             np.where(classes[y] == BACKGROUND_LABEL, "background", "out_of_scope"),
         )
 
-        oof, start = _out_of_fold(x, y, n_classes, c, out, report)
+        oof = _out_of_fold(x, y, n_classes, c, out, report)
         plain_accuracy = float(np.mean(oof.logits.argmax(axis=1) == y))
         blended = oof.logits + KNN_WEIGHT * oof.votes
         knn_weight = (
@@ -401,7 +389,7 @@ class IntentModel:
         )
         answerable = ~np.isin(top, out)
         correct = (top == y) & answerable & ~is_out
-        held = _leave_intents_out(x, y, n_classes, c, out, intent_groups, knn_weight, report, start)
+        held = _leave_intents_out(x, y, n_classes, c, out, intent_groups, knn_weight, report)
         if held is not None:
             held_top, held_features = _signals(
                 held.logits,
@@ -431,7 +419,7 @@ class IntentModel:
         )
         threshold = max(choice.threshold, unseen_floor)
         report("fit", 0, 1)
-        coef, intercept = _fit_linear(x, y, n_classes, c, start)
+        coef, intercept = _fit_linear(x, y, n_classes, c)
         report("fit", 1, 1)
         answered = answerable & (confidence >= threshold)
         info = {
@@ -697,17 +685,15 @@ def _held_out_signals(
     n_classes: int,
     c: float,
     out: list[int],
-    start: Linear | None = None,
-) -> tuple[_HeldOut, Linear]:
-    coef, intercept = _fit_linear(x_fit, y_fit, n_classes, c, start)
+) -> _HeldOut:
+    coef, intercept = _fit_linear(x_fit, y_fit, n_classes, c)
     in_scope_fit = ~np.isin(y_fit, out)
-    held = _HeldOut(
+    return _HeldOut(
         logits=(x_held @ coef.T + intercept).astype(np.float64),
         votes=_neutral_for_out_of_scope(_knn_log_probs(x_held, x_fit, y_fit, n_classes), out),
         sims=(x_held @ _centroids(x_fit, y_fit, n_classes).T).astype(np.float64),
         nearest=nearest_cosine(x_held, x_fit[in_scope_fit]),
     )
-    return held, (coef, intercept)
 
 
 def _out_of_fold(
@@ -717,11 +703,10 @@ def _out_of_fold(
     c: float,
     out: list[int],
     report: ProgressFn,
-) -> tuple[_HeldOut, Linear | None]:
+) -> _HeldOut:
     """Return held-out logits, neighbour votes, centroid and nearest-example cosines.
 
-    That is what the model says about messages it has not seen. Also returns the first
-    fold's fit, for the later fits to start from.
+    That is what the model says about messages it has not seen.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -734,16 +719,12 @@ def _out_of_fold(
     votes = np.zeros_like(logits)
     nearest = np.zeros(len(y))
     report("cross-validate", 0, folds)
-    start: Linear | None = None
     for k, (fit_rows, held_rows) in enumerate(splits, start=1):
-        part, fitted = _held_out_signals(
-            x[fit_rows], y[fit_rows], x[held_rows], n_classes, c, out, start
-        )
-        start = start or fitted
+        part = _held_out_signals(x[fit_rows], y[fit_rows], x[held_rows], n_classes, c, out)
         logits[held_rows], votes[held_rows] = part.logits, part.votes
         sims[held_rows], nearest[held_rows] = part.sims, part.nearest
         report("cross-validate", k, folds)
-    return _HeldOut(logits, votes, sims, nearest), start
+    return _HeldOut(logits, votes, sims, nearest)
 
 
 def _leave_intents_out(
@@ -755,7 +736,6 @@ def _leave_intents_out(
     groups: int,
     knn_weight: float,
     report: ProgressFn,
-    start: Linear | None = None,
 ) -> _HeldOut | None:
     """Hold whole intents out of training, in groups; return what the model says about them.
 
@@ -775,7 +755,7 @@ def _leave_intents_out(
         held = np.isin(y, held_classes)
         if len(np.unique(y[~held])) < 2:
             continue
-        part, _ = _held_out_signals(x[~held], y[~held], x[held], n_classes, c, out, start)
+        part = _held_out_signals(x[~held], y[~held], x[held], n_classes, c, out)
         part.logits[:, held_classes] = -1e4
         part.votes[:, held_classes] = -1e4
         part.sims[:, held_classes] = -1.0
