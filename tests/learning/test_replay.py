@@ -235,7 +235,7 @@ def test_the_cli_writes_the_report_and_the_chart(tmp_path: Path) -> None:
     assert [w["messages"] for w in report["windows"]] == [6, 6]
     assert report["summary"]["messages"] == 12
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "12 messages" in done.stdout and "automation" in done.stdout
+    assert "12 messages" in done.stdout and "% in window 2;" in done.stdout
     assert not list(tmp_path.glob(".*.partial"))
 
     to_stdout = _cli(*args, cwd=tmp_path)  # no --json: the JSON alone on stdout

@@ -92,12 +92,16 @@ def replay(
     if plot_out is not None:
         plot(report, plot_out, title=f"Replay of {stream.name}")
     _write_json(report, json_out)
-    summary, last = report["summary"], report["windows"][-1]
+    summary = report["summary"]
+    # A short tail (10,003 messages in windows of 1,000 leave 3) says little: report the last
+    # full window when there is one.
+    full = [w for w in report["windows"] if w["messages"] == window] or report["windows"]
+    last = full[-1]
     where = f" Report: {json_out}" if json_out is not None else ""
     typer.echo(
         f"{summary['messages']} messages in {summary['wall_seconds']} s: automation "
-        f"{summary['automation_rate']:.1%} overall, {last['automation_rate']:.1%} in the last "
-        f"window; precision of AI answers {_pct(summary['answered_precision'])}.{where}",
+        f"{summary['automation_rate']:.1%} overall, {last['automation_rate']:.1%} in window "
+        f"{last['window']}; precision of AI answers {_pct(summary['answered_precision'])}.{where}",
         err=json_out is None,  # stdout then carries the JSON alone
     )
 
