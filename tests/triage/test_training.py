@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tandem.conversations import service as conversations
 from tandem.core.errors import NotFoundError
 from tandem.db.session import scope_session, transaction
 from tandem.jobs import service as jobs
 from tandem.jobs.models import Job
 from tandem.jobs.worker import Worker
-from tandem.triage import training
-from tandem.triage.intent import NOT_YET_LEARNED
+from tandem.knowledge.models import TrainingExample
+from tandem.triage import service, training
+from tandem.triage.calibration import wilson_bounds, z_score
+from tandem.triage.intent import DEFAULT_UNSEEN_SHARE, NOT_YET_LEARNED
 from tandem.triage.models import ModelVersion, TrainingRun
-from tandem.triage.service import MIN_EXAMPLES_PER_INTENT, fit_intent_model, training_set
+from tandem.triage.service import (
+    MIN_EXAMPLES_PER_INTENT,
+    MIN_UNSEEN_SHARE,
+    fit_intent_model,
+    training_set,
+)
 from tandem.workspaces.models import Workspace
 
 from ..factories import make_workspace
@@ -201,3 +210,60 @@ def test_a_single_rare_example_is_left_out_of_training(factory: sessionmaker[Ses
         assert workspace is not None
         data = training_set(session, workspace=workspace)
     assert data.oos_label is None and NOT_YET_LEARNED not in data.labels
+
+
+def test_the_unseen_share_comes_from_what_the_active_version_met(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "UNSEEN_EVIDENCE_CONVERSATIONS", 20)
+    ws = make_workspace(factory)
+    add_examples(factory, ws.id)
+
+    def share() -> float:
+        with transaction(factory, ws.id) as session:
+            return service.observed_unseen_share(session)
+
+    assert share() == DEFAULT_UNSEEN_SHARE  # no active version: no evidence
+    _request(factory, ws.id)
+    run_training_jobs(factory)
+    with transaction(factory, ws.id) as session:
+        started = [
+            conversations.start_conversation(session, workspace_id=ws.id).conversation.id
+            for _ in range(19)
+        ]
+    assert share() == DEFAULT_UNSEEN_SHARE  # 19 conversations: too few to go by
+    with transaction(factory, ws.id) as session:
+        started.append(
+            conversations.start_conversation(session, workspace_id=ws.id).conversation.id
+        )
+        # People resolved three of them: two needs the version never learned, one it knows.
+        for conversation_id, intent in zip(
+            started, ["gift_wrap", "student_discount", "track_order"], strict=False
+        ):
+            session.add(
+                TrainingExample(
+                    workspace_id=ws.id,
+                    text=f"a need about {intent}",
+                    intent=intent,
+                    source="resolution",
+                    conversation_id=conversation_id,
+                )
+            )
+
+    def expected(unseen: int, seen: int) -> float:
+        _, upper = wilson_bounds(np.array([unseen / seen]), np.array([float(seen)]), z_score(0.95))
+        return min(DEFAULT_UNSEEN_SHARE, max(MIN_UNSEEN_SHARE, float(upper[0])))
+
+    with_unseen = share()
+    assert with_unseen == pytest.approx(expected(2, 20))
+    assert MIN_UNSEEN_SHARE < with_unseen <= DEFAULT_UNSEEN_SHARE
+
+    with transaction(factory, ws.id) as session:
+        session.execute(
+            delete(TrainingExample)
+            .where(TrainingExample.intent != "track_order")
+            .where(TrainingExample.conversation_id.is_not(None))
+        )
+    # Only needs it knows: the bound of 0 in 20 (with 300 conversations it reaches the floor).
+    assert share() == pytest.approx(expected(0, 20)) and share() < with_unseen
+    assert expected(0, 300) == MIN_UNSEEN_SHARE

@@ -8,22 +8,32 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tandem.conversations.models import Conversation
 from tandem.core.errors import NotFoundError, ValidationError
 from tandem.db.base import utcnow
 from tandem.db.session import scope_session
 from tandem.events.service import audit
+from tandem.knowledge.models import TrainingExample
 from tandem.knowledge.service import pending_examples, training_rows
 from tandem.triage import promotion
-from tandem.triage.intent import NOT_YET_LEARNED, IntentModel
+from tandem.triage.calibration import wilson_bounds, z_score
+from tandem.triage.intent import DEFAULT_UNSEEN_SHARE, NOT_YET_LEARNED, IntentModel
 from tandem.triage.models import ModelVersion
 from tandem.triage.pipeline import Triage
 from tandem.workspaces.models import Workspace
 from tandem.workspaces.settings import workspace_settings
 
 MIN_EXAMPLES_PER_INTENT = 5
+# How much of a workspace's traffic the threshold treats as needs no trained intent covers.
+# Without evidence it is DEFAULT_UNSEEN_SHARE; once the active version has met enough
+# conversations, it is what the workspace observed (an upper confidence bound), never less
+# than MIN_UNSEEN_SHARE.
+UNSEEN_EVIDENCE_CONVERSATIONS = 300
+MIN_UNSEEN_SHARE = 0.05
 TrainProgress = Callable[[str, int, int], None]
 
 
@@ -36,6 +46,7 @@ class TrainingSet:
     precision_target: float
     created_at: list[datetime] = field(default_factory=list)  # per example, when known
     oos_label: str | None = None  # the label of needs no trained intent covers, if any
+    unseen_share: float = DEFAULT_UNSEEN_SHARE  # see observed_unseen_share
 
     def counts(self) -> dict[str, int]:
         """Return how many examples each intent has."""
@@ -72,7 +83,36 @@ def training_set(session: Session, *, workspace: Workspace) -> TrainingSet:
         target,
         created_at=[r[2] for r in rows],
         oos_label=NOT_YET_LEARNED if len(rare) >= 2 else None,
+        unseen_share=observed_unseen_share(session),
     )
+
+
+def observed_unseen_share(session: Session) -> float:
+    """Return the share of traffic to calibrate for as needs no trained intent covers.
+
+    Evidence: the conversations since the active version was trained, and how many of them
+    people resolved with an intent that version does not know (a need it had not learned).
+    An upper 95 % bound of that share, within [MIN_UNSEEN_SHARE, DEFAULT_UNSEEN_SHARE]; the
+    default until there are UNSEEN_EVIDENCE_CONVERSATIONS conversations to go by.
+    """
+    active = session.scalar(select(ModelVersion).where(ModelVersion.status == "active"))
+    known = set((active.description or {}).get("per_intent_examples") or {}) if active else set()
+    if active is None or not known:
+        return DEFAULT_UNSEEN_SHARE
+    since = Conversation.created_at > active.created_at
+    conversations = session.scalar(select(func.count(Conversation.id)).where(since)) or 0
+    if conversations < UNSEEN_EVIDENCE_CONVERSATIONS:
+        return DEFAULT_UNSEEN_SHARE
+    labels = session.scalars(
+        select(TrainingExample.intent)
+        .join(Conversation, Conversation.id == TrainingExample.conversation_id)
+        .where(since)
+    ).all()
+    unseen = sum(1 for label in labels if label not in known)
+    _, upper = wilson_bounds(
+        np.array([unseen / conversations]), np.array([float(conversations)]), z_score(0.95)
+    )
+    return float(min(DEFAULT_UNSEEN_SHARE, max(MIN_UNSEEN_SHARE, float(upper[0]))))
 
 
 def fit_intent_model(
@@ -83,6 +123,7 @@ def fit_intent_model(
         "precision_target": data.precision_target,
         "progress": progress,
         "oos_label": data.oos_label,
+        "unseen_share": data.unseen_share,
     }
     if embedder_name:
         kwargs["embedder_name"] = embedder_name
@@ -113,6 +154,7 @@ def plan_candidate(session: Session, *, workspace: Workspace) -> CandidatePlan:
         [data.labels[i] for i in split.train],
         data.precision_target,
         oos_label=data.oos_label,
+        unseen_share=data.unseen_share,
     )
     # Needs agents named that have no approved intent yet: no version may answer them.
     pending_texts, pending_labels = pending_examples(session)
