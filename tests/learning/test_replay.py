@@ -27,45 +27,37 @@ from tandem.triage.evaluation import DataError
 from tandem.triage.models import ModelVersion
 from tandem.workspaces.models import Workspace
 
+from ..triage.training_data import EXAMPLES
+
 MAX_CHARS = 4000
 
+# The shared small training set, with four more phrasings of each intent.
 PHRASINGS = {
-    "track_order": [
-        "where is my order",
-        "has my package shipped yet",
-        "I want to track my parcel",
-        "when will my order arrive",
-        "my delivery is late",
-        "what is the status of my order",
-        "my parcel has not arrived",
-        "can you tell me where my package is",
-        "the tracking page shows nothing for my order",
-        "is my order on its way",
-    ],
-    "reset_password": [
-        "I forgot my password",
-        "please reset my password",
-        "I can't log in to my account",
-        "the password reset link does not work",
-        "how do I change my password",
-        "I am locked out of my account",
-        "my password is not accepted",
-        "I need a new password for my account",
-        "the login page says my password is wrong",
-        "help me get back into my account",
-    ],
-    "opening_hours": [
-        "when are you open",
-        "what are your opening hours",
-        "are you open on sunday",
-        "what time do you close today",
-        "what are the store hours",
-        "are you open on public holidays",
-        "what time do you open in the morning",
-        "is the shop open late on thursdays",
-        "until when are you open on saturday",
-        "what are your hours this weekend",
-    ],
+    intent: [*texts, *more]
+    for (intent, texts), more in zip(
+        EXAMPLES.items(),
+        [
+            [
+                "my parcel has not arrived",
+                "can you tell me where my package is",
+                "the tracking page shows nothing for my order",
+                "is my order on its way",
+            ],
+            [
+                "my password is not accepted",
+                "I need a new password for my account",
+                "the login page says my password is wrong",
+                "help me get back into my account",
+            ],
+            [
+                "what time do you open in the morning",
+                "is the shop open late on thursdays",
+                "until when are you open on saturday",
+                "what are your hours this weekend",
+            ],
+        ],
+        strict=True,
+    )
 }
 
 

@@ -14,6 +14,7 @@ from tandem.knowledge.models import Answer, TrainingExample
 from tandem.triage.intent import IntentModel
 
 from ..copilot.conftest import Desk
+from ..factories import make_workspace
 from ..learning.test_gaps import GIFT, STUDENT, play_stream, shop_desk, shop_model
 from .conftest import console_login
 
@@ -119,3 +120,20 @@ def test_dismissing_a_gap_sets_it_aside(web: TestClient, desk: Desk) -> None:
     assert "Gap of 6 needs dismissed; they are not proposed again." in dismissed.text
     assert gift not in GAP.findall(dismissed.text) and len(GAP.findall(dismissed.text)) == 1
     assert gift not in GAP.findall(web.get(GAPS).text)
+
+
+def test_another_workspace_sees_none_of_the_gaps_and_cannot_touch_them(
+    web: TestClient, desk: Desk, factory: sessionmaker[Session]
+) -> None:
+    console_login(web, desk.ws.supervisor_email)
+    gift = _gap_ids(web.get(GAPS).text, GIFT)
+    web.cookies.clear()
+    other = make_workspace(factory)
+    headers = console_login(web, other.supervisor_email)
+    assert 'id="no-gaps"' in web.get(GAPS).text
+    for action in ("approve", "dismiss"):
+        refused = web.post(f"{GAPS}/{gift}/{action}", data={"intent": "x"}, headers=headers)
+        assert refused.status_code == 404, (action, refused.text)
+    web.cookies.clear()
+    console_login(web, desk.ws.supervisor_email)
+    assert gift in GAP.findall(web.get(GAPS).text)  # untouched
