@@ -42,10 +42,7 @@ def test_embed_texts_encodes_only_what_it_has_not_seen(monkeypatch: pytest.Monke
     monkeypatch.setattr(embedder, "encode", counting)
     again = embed_texts(SIGNAL_EMBEDDER, [*texts, "are you open on sunday"])
     assert encoded == [["are you open on sunday"]]
-    # Repeated texts are one cached row; the first call encoded them in different batches,
-    # where padding moves the last digits.
-    np.testing.assert_array_equal(again[0], again[2])
-    np.testing.assert_allclose(again[:3], first, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(again[:3], first, rtol=1e-6)
     np.testing.assert_allclose(
         again[3], real_encode(["are you open on sunday"])[0], rtol=1e-5, atol=1e-6
     )

@@ -891,20 +891,25 @@ def embed_texts(
     total = len(texts)
     out = np.zeros((total, embedder.dim), dtype=np.float32)
     cached = embedding_cache.get_many(embedder_name, texts)
-    missing = [i for i, row in enumerate(cached) if row is None]
+    # A text repeated in one call is encoded once: every copy gets the row the cache keeps.
+    copies: dict[str, list[int]] = {}
     for i, row in enumerate(cached):
         if row is not None:
             out[i] = row
+        else:
+            copies.setdefault(texts[i], []).append(i)
     # Similar lengths batch together, so the transformer pads far less.
-    order = sorted(missing, key=lambda i: len(texts[i]))
-    done = total - len(missing)
+    order = sorted(copies, key=len)
+    done = total - sum(len(rows) for rows in copies.values())
     if progress:
         progress("embed", done, total)
     for start in range(0, len(order), EMBED_CHUNK):
-        rows = order[start : start + EMBED_CHUNK]
-        chunk = [texts[i] for i in rows]
-        out[rows] = embedder.encode(chunk)
-        embedding_cache.put_many(embedder_name, chunk, out[rows])
+        chunk = order[start : start + EMBED_CHUNK]
+        vectors = embedder.encode(chunk)
+        for text, vector in zip(chunk, vectors, strict=True):
+            out[copies[text]] = vector
+            done += len(copies[text])
+        embedding_cache.put_many(embedder_name, chunk, vectors)
         if progress:
-            progress("embed", done + min(start + EMBED_CHUNK, len(order)), total)
+            progress("embed", done, total)
     return out
