@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from tandem.privacy.detect import iban_valid, luhn_valid
+from tandem.privacy.detect import iban_valid, luhn_valid, shares_payment_data
 from tandem.triage.signals import PersonalData, find_personal_data, redact
 
 
@@ -79,3 +79,19 @@ def test_spans_do_not_overlap() -> None:
 def test_redact_without_personal_data_is_identity() -> None:
     assert redact("my order has not arrived", thorough=False) == "my order has not arrived"
     assert redact("") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "masked", "expected"),
+    [
+        ("my card is 4111 1111 1111 1111", (), True),
+        ("IBAN DE89 3704 0044 0532 0130 00 please", (), True),
+        # Masked before it was stored: only the mask is left, the kinds say what it was.
+        ("my card is •••• •••• •••• 1111", ("card_number",), True),
+        ("write to a•••@example.com", ("email",), False),
+        ("where is order NW-123456?", (), False),
+        ("what's the weather like", (), False),
+    ],
+)
+def test_shares_payment_data(text: str, masked: tuple[str, ...], expected: bool) -> None:
+    assert shares_payment_data(text, masked) is expected

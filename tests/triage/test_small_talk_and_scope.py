@@ -132,6 +132,21 @@ def test_off_topic_gets_a_scope_reply_then_a_second_miss_escalates(
     assert handoffs(factory) == 1
 
 
+def test_a_card_number_is_for_a_person_not_a_scope_reply(
+    client: TestClient, factory: sessionmaker[Session], shop: MadeWorkspace
+) -> None:
+    conv = open_conversation(client, shop.widget_key)
+    # Without the card number this reads as off-topic abuse; with it, it is a payment matter.
+    state = say(client, factory, conv, "my card is 4111 1111 1111 1111 you idiots")
+    assert state["status"] == "waiting_for_human"
+    decision = customer_decisions(factory)[-1]
+    assert decision["action"] == "escalate" and "off_topic" not in decision["reasons"]
+    assert handoffs(factory) == 1
+    texts = [m["text"] for m in state["messages"]]
+    assert not any("4111 1111 1111 1111" in t for t in texts)
+    assert "outside what I can help with" not in texts[-1]
+
+
 def test_a_store_question_the_model_is_unsure_about_goes_to_a_person(
     client: TestClient, factory: sessionmaker[Session], shop: MadeWorkspace
 ) -> None:

@@ -175,6 +175,14 @@ def find_payment_data(text: str, references: Sequence[tuple[int, int]] = ()) -> 
     return sorted(found, key=lambda p: p.start)
 
 
+def shares_payment_data(text: str, masked: Iterable[str] = ()) -> bool:
+    """Return whether a message carries payment data: in its text, or masked out before storing.
+
+    `masked` holds the kinds `privacy.mask` took out of the stored text (card numbers always).
+    """
+    return not PAYMENT_KINDS.isdisjoint(masked) or bool(find_payment_data(text))
+
+
 def digit_runs(text: str) -> Iterator[tuple[int, int, str]]:
     """Yield (start, end, digits) of each run of digits joined by spaces or dashes."""
     for start, end, groups in _digit_runs(text):

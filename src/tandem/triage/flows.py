@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,6 +19,7 @@ from tandem.handoff import service as handoff
 from tandem.knowledge.grounded import find_grounded_answer
 from tandem.knowledge.models import TrainingExample
 from tandem.knowledge.service import ApprovedAnswer, approved_answers, retriever_cache
+from tandem.privacy.detect import shares_payment_data
 from tandem.triage.decision import (
     FRONT_LINE_KEY,
     SMALL_TALK_REASONS,
@@ -82,11 +83,13 @@ def plan_reply(
     *,
     scope_replies_before: int = 0,
     language_hint: str | None = None,
+    masked: Collection[str] = (),
 ) -> Plan:
     """Triage a message in its (scoped) workspace and decide whether and how the AI answers.
 
     scope_replies_before: how many scope replies the customer's previous messages got in a
-    row; language_hint: the conversation's language so far (for short messages).
+    row; language_hint: the conversation's language so far (for short messages); masked: the
+    kinds of personal data masked out of the text before it was stored.
     """
     triage = triage_cache.get(session, workspace)
     result = triage.run(text, history)
@@ -125,6 +128,10 @@ def plan_reply(
         # or it sits closer to the background than to anything this workspace has taught.
         off_topic = off_topic or result.off_topic
         why = {**why, "intent_model_off_topic": result.off_topic}
+        # A customer who sends card or account numbers is dealing with a payment, whatever
+        # the words around them: that is for a person, never a "what I can help with" reply.
+        if off_topic and shares_payment_data(text, masked):
+            off_topic, why = False, {**why, "payment_data": True}
         signals = replace(signals, off_topic=off_topic)
         decision = decide(signals, policy, answerable_intents=allowed, localized_intents=localized)
         decision = replace(decision, details={**decision.details, "scope": why})
@@ -294,6 +301,7 @@ def process_customer_message(session: Session, payload: dict[str, Any]) -> None:
         _history(earlier),
         scope_replies_before=_scope_replies_in_a_row(earlier),
         language_hint=conversation.language,
+        masked=message.meta.get("masked") or (),
     )
     result = plan.triage
     triage = result.as_dict()
