@@ -199,7 +199,7 @@ class AnswerOut(RowOut):
         return cls.from_row(answer, translations=dict(answer.translations or {}))
 
 
-class IntentOut(BaseModel):
+class IntentOut(RowOut):
     """An intent: its approved answer, whether the AI may send it, and its examples."""
 
     intent: str
@@ -232,13 +232,8 @@ class ExampleOut(RowOut):
 
 
 def _intent_out(summary: intents.IntentSummary) -> IntentOut:
-    return IntentOut(
-        intent=summary.intent,
-        answer=AnswerOut.of(summary.answer) if summary.answer else None,
-        ai_allowed=summary.ai_allowed,
-        examples=summary.examples,
-        articles=summary.articles,
-    )
+    answer = AnswerOut.of(summary.answer) if summary.answer else None
+    return IntentOut.from_row(summary, answer=answer)
 
 
 @router.get("/intents", response_model=list[IntentOut])
@@ -253,14 +248,7 @@ def put_answer(
 ) -> IntentOut:
     """Write an intent's approved answer and translations (admins only)."""
     answer = intents.save_intent_answer(
-        session,
-        workspace_id=principal.workspace_id,
-        intent=intent,
-        title=body.title,
-        body=body.body,
-        translations={code: t.model_dump() for code, t in body.translations.items()},
-        ai_allowed=body.ai_allowed,
-        source_url=body.source_url,
+        session, workspace_id=principal.workspace_id, intent=intent, **body.model_dump()
     )
     summary = next(s for s in intents.list_intents(session) if s.intent == answer.intent)
     return _intent_out(summary)

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from tandem.api.deps import SessionDep, SupervisorPrincipal
-from tandem.core.schemas import BodyIn
+from tandem.core.schemas import BodyIn, RowOut
 from tandem.learning import gaps
 
 router = APIRouter(prefix="/api/v1/learning/gaps", tags=["learning"])
 
 
-class GapCaseOut(BaseModel):
+class GapCaseOut(RowOut):
     """One need in a gap and the agent's reply that resolved it."""
 
     conversation_id: str
@@ -25,7 +25,7 @@ class GapCaseOut(BaseModel):
     centrality: float = Field(description="Cosine similarity to the gap's centre.")
 
 
-class GapOut(BaseModel):
+class GapOut(RowOut):
     """A group of similar needs no approved answer covers."""
 
     id: str
@@ -40,16 +40,7 @@ class GapOut(BaseModel):
     @classmethod
     def of(cls, gap: gaps.Gap) -> GapOut:
         """Build from a computed gap."""
-        return cls(
-            id=gap.id,
-            size=gap.size,
-            last_seen=gap.last_seen,
-            representatives=gap.representatives,
-            answers=gap.answers,
-            proposed_intent=gap.proposed_intent,
-            proposed_answer=gap.proposed_answer,
-            cases=[GapCaseOut(**vars(c)) for c in gap.cases],
-        )
+        return cls.from_row(gap, cases=[GapCaseOut.from_row(c) for c in gap.cases])
 
 
 class ApproveGapIn(BodyIn):
@@ -60,7 +51,7 @@ class ApproveGapIn(BodyIn):
     body: str | None = Field(None, max_length=10_000)
 
 
-class GapApprovedOut(BaseModel):
+class GapApprovedOut(RowOut):
     """What approving a gap taught."""
 
     intent: str
@@ -85,18 +76,10 @@ def approve_gap(
         session,
         workspace_id=principal.workspace_id,
         gap_id=gap_id,
-        intent=body.intent,
-        title=body.title,
-        body=body.body,
         actor_id=principal.user.id,
+        **body.model_dump(),
     )
-    return GapApprovedOut(
-        intent=done.intent,
-        merged=done.merged,
-        examples_added=done.examples_added,
-        examples_total=done.examples_total,
-        answer_written=done.answer is not None,
-    )
+    return GapApprovedOut.from_row(done, answer_written=done.answer is not None)
 
 
 @router.post("/{gap_id}/dismiss", status_code=204)

@@ -83,7 +83,7 @@ class TokenIn(BodyIn):
         return self
 
 
-class TokenOut(BaseModel):
+class TokenOut(RowOut):
     """A new API token; it is shown only this once."""
 
     id: str
@@ -94,7 +94,7 @@ class TokenOut(BaseModel):
     expires_at: datetime | None
 
 
-class TokenInfoOut(BaseModel):
+class TokenInfoOut(RowOut):
     """An API token as listed (never its secret)."""
 
     id: str
@@ -110,15 +110,11 @@ class TokenInfoOut(BaseModel):
     @classmethod
     def of(cls, token: ApiToken, owner: User) -> TokenInfoOut:
         """Build from a stored token and its owner."""
-        return cls(
-            id=token.id,
-            name=token.name,
+        return cls.from_row(
+            token,
             scope=TokenScope(token.scope),
             user_id=owner.id,
             user_email=owner.email,
-            created_at=token.created_at,
-            last_used_at=token.last_used_at,
-            expires_at=token.expires_at,
             expired=token.expires_at is not None and token.expires_at <= utcnow(),
         )
 
@@ -220,14 +216,7 @@ def create_token(body: TokenIn, principal: CurrentPrincipal, session: SessionDep
         lifetime=timedelta(days=body.expires_in_days) if body.expires_in_days else None,
     )
     record = issued.record
-    return TokenOut(
-        id=record.id,
-        name=record.name,
-        token=issued.token,
-        scope=TokenScope(record.scope),
-        created_at=record.created_at,
-        expires_at=record.expires_at,
-    )
+    return TokenOut.from_row(record, token=issued.token, scope=TokenScope(record.scope))
 
 
 @router.get("/tokens", response_model=list[TokenInfoOut])
@@ -339,12 +328,5 @@ def list_users(principal: CurrentPrincipal, session: SessionDep) -> list[UserOut
 def create_user(body: UserIn, principal: AdminPrincipal, session: SessionDep) -> UserOut:
     """Add a team member to the caller's workspace (admins only)."""
     scope_session(session, principal.workspace_id)
-    user = service.create_user(
-        session,
-        workspace_id=principal.workspace_id,
-        email=body.email,
-        name=body.name,
-        password=body.password,
-        role=body.role,
-    )
+    user = service.create_user(session, workspace_id=principal.workspace_id, **body.model_dump())
     return UserOut.of(user)

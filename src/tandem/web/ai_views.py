@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Response
 from pydantic import BaseModel, Field
 
-from tandem.api.deps import SessionDep, SettingsDep
 from tandem.core.errors import TandemError
 from tandem.triage import training
 from tandem.web import ai_presenter
-from tandem.web.admin_views import _form_result, _workspace
-from tandem.web.auth import ConsoleAdmin, ConsoleRoute
-from tandem.web.templating import render
+from tandem.web.auth import ConsoleRoute
+from tandem.web.page import AdminPage
 from tandem.workspaces.ai_settings import NOTICE_LANGUAGES, change_ai_settings
 
 router = APIRouter(prefix="/console/admin/ai", route_class=ConsoleRoute)
@@ -28,66 +26,54 @@ PREVIEW_RESULT = "admin/_ai_preview_result.html"
 
 
 @router.post("/train")
-def retrain(request: Request, principal: ConsoleAdmin, session: SessionDep) -> Response:
+def retrain(page: AdminPage) -> Response:
     """Queue a training run (or show the one already going) and start showing its progress."""
-    before = training.active_run(session, workspace_id=principal.workspace_id)
+    before = training.active_run(page.session, workspace_id=page.workspace_id)
     run = training.request_training(
-        session, workspace=_workspace(session, principal), requested_by=principal.user.id
+        page.session, workspace=page.workspace(), requested_by=page.user.id
     )
     notice = "A training run is already going." if before is not None else "Training started."
-    context = ai_presenter.training_context(session, run=run, notice=notice)
-    return render(request, MODEL_SECTION, context, status_code=202)
+    context = ai_presenter.training_context(page.session, run=run, notice=notice)
+    return page.render(MODEL_SECTION, context, status_code=202)
 
 
 @router.get("/train/{run_id}")
-def training_progress(
-    run_id: str, request: Request, principal: ConsoleAdmin, session: SessionDep
-) -> Response:
+def training_progress(run_id: str, page: AdminPage) -> Response:
     """Show a run's progress (the page polls this until the run is done)."""
-    run = training.get_run(session, run_id)
-    return render(request, MODEL_SECTION, ai_presenter.training_context(session, run=run))
+    run = training.get_run(page.session, run_id)
+    return page.render(MODEL_SECTION, ai_presenter.training_context(page.session, run=run))
 
 
 @router.post("/models/{version}/activate")
 def activate_version(
-    version: int,
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    reason: Annotated[str, Form(max_length=500)] = "",
+    version: int, page: AdminPage, reason: Annotated[str, Form(max_length=500)] = ""
 ) -> Response:
     """Make a model version the active one: promote a candidate (with a reason) or roll back."""
 
     def change() -> str:
         training.activate(
-            session, workspace_id=principal.workspace_id, version=version, reason=reason or None
+            page.session, workspace_id=page.workspace_id, version=version, reason=reason or None
         )
         return f"Version {version} is now active."
 
-    return _form_result(
-        request, session, MODEL_SECTION, lambda: ai_presenter.training_context(session), change
+    return page.form_result(
+        MODEL_SECTION, lambda: ai_presenter.training_context(page.session), change
     )
 
 
 @router.post("/preview")
-def preview(
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    settings: SettingsDep,
-    text: Annotated[str, Form()] = "",
-) -> Response:
+def preview(page: AdminPage, text: Annotated[str, Form()] = "") -> Response:
     """Show what the AI would do with a test message (nothing is stored or sent)."""
-    workspace = _workspace(session, principal)
+    workspace = page.workspace()
     try:
         plan = training.preview(
-            session, workspace=workspace, text=text, max_chars=settings.max_message_chars
+            page.session, workspace=workspace, text=text, max_chars=page.config.max_message_chars
         )
     except TandemError as exc:
-        return render(request, PREVIEW_RESULT, {"error": exc.message}, status_code=422)
-    threshold = ai_presenter.active_threshold(training.list_versions(session))
-    return render(
-        request, PREVIEW_RESULT, {"result": ai_presenter.preview_view(plan, threshold=threshold)}
+        return page.render(PREVIEW_RESULT, {"error": exc.message}, status_code=422)
+    threshold = ai_presenter.active_threshold(training.list_versions(page.session))
+    return page.render(
+        PREVIEW_RESULT, {"result": ai_presenter.preview_view(plan, threshold=threshold)}
     )
 
 
@@ -113,22 +99,15 @@ class PersonaForm(BaseModel):
 
 
 @router.post("/persona")
-def set_persona(
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    form: Annotated[PersonaForm, Form()],
-) -> Response:
+def set_persona(page: AdminPage, form: Annotated[PersonaForm, Form()]) -> Response:
     """Set the assistant's name, its AI notice per language and the language rules."""
-    workspace = _workspace(session, principal)
+    workspace = page.workspace()
 
     def change() -> str:
-        change_ai_settings(session, workspace=workspace, changes=form.changes())
+        change_ai_settings(page.session, workspace=workspace, changes=form.changes())
         return "Assistant settings saved."
 
-    return _form_result(
-        request,
-        session,
+    return page.form_result(
         PERSONA_SECTION,
         lambda: ai_presenter.persona_context(workspace),
         change,

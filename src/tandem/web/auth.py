@@ -1,4 +1,4 @@
-"""Who is using the console: cookie login, CSRF checks, role gates, and error pages.
+"""Who is using the console: cookie login, CSRF checks and error pages (role gates: web.page).
 
 Console requests authenticate exactly like the JSON API (tandem.api.deps.get_principal: the
 session cookie, plus the X-CSRF-Token header on every non-GET request). The login form itself
@@ -17,11 +17,10 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from tandem.api.deps import Principal, SessionDep, SettingsDep, ensure_role, get_principal
+from tandem.api.deps import Principal, SessionDep, SettingsDep, get_principal
 from tandem.conversations.state import TransitionError
 from tandem.core.errors import AuthenticationError, TandemError
 from tandem.core.security import csrf_token_for
-from tandem.users.models import Role
 from tandem.users.totp import TwoFactorSetupRequiredError
 from tandem.web.templating import render
 
@@ -103,18 +102,6 @@ def console_principal(request: Request, session: SessionDep, settings: SettingsD
 
 
 ConsoleUser = Annotated[Principal, Depends(console_principal)]
-
-
-def _require(minimum: Role) -> Any:
-    def check(principal: ConsoleUser, session: SessionDep) -> Principal:
-        ensure_role(session, principal, minimum, what="this page")
-        return principal
-
-    return Depends(check)
-
-
-ConsoleSupervisor = Annotated[Principal, _require(Role.SUPERVISOR)]
-ConsoleAdmin = Annotated[Principal, _require(Role.ADMIN)]
 
 
 def page_csrf(principal: Principal, secret_key: str) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from tandem.api.deps import Principal, SessionDep, SettingsDep
-from tandem.config import Settings
 from tandem.conversations import service as conversations
 from tandem.conversations.models import Conversation
 from tandem.conversations.service import Author
@@ -21,19 +21,18 @@ from tandem.learning import service as learning
 from tandem.live.sse import ownership_state
 from tandem.routing import service as routing
 from tandem.routing.admin import get_queue, get_sla_policy
-from tandem.users.models import Role, User
+from tandem.users.models import User
 from tandem.users.service import get_user, list_users
 from tandem.web import copilot_panel
-from tandem.web.auth import ConsoleRoute, ConsoleUser, page_csrf
+from tandem.web.auth import ConsoleRoute
+from tandem.web.page import Page, UserPage
 from tandem.web.presenters import (
     available_actions,
     customer_label,
     message_view,
     sla_badge,
 )
-from tandem.web.templating import STATUS_LABELS, render
-from tandem.workspaces.models import Workspace
-from tandem.workspaces.service import get_workspace
+from tandem.web.templating import STATUS_LABELS
 
 router = APIRouter(prefix="/console/c", route_class=ConsoleRoute)
 
@@ -118,100 +117,62 @@ def _side_context(session: Session, conversation: Conversation) -> dict[str, Any
     }
 
 
-def _page_context(
-    session: Session, principal: Principal, settings: Settings, conversation: Conversation
-) -> dict[str, Any]:
-    role = principal.role
-    return {
-        "user": principal.user,
-        "csrf_token": page_csrf(principal, settings.secret_key),
-        "is_supervisor": role.includes(Role.SUPERVISOR),
-        "is_admin": role.includes(Role.ADMIN),
-        "nav": "queue",
-        "max_chars": settings.max_message_chars,
-        **_messages_context(session, conversation),
-        **_head_context(session, conversation),
-        **_side_context(session, conversation),
-    }
-
-
 @router.get("/{conversation_id}")
-def conversation_page(
-    conversation_id: str,
-    request: Request,
-    principal: ConsoleUser,
-    session: SessionDep,
-    settings: SettingsDep,
-) -> Response:
+def conversation_page(conversation_id: str, page: UserPage) -> Response:
     """Show one conversation with everything the agent needs to continue it."""
-    conversation = conversations.get_conversation(session, conversation_id)
-    return render(
-        request, "conversation.html", _page_context(session, principal, settings, conversation)
-    )
+    conversation = conversations.get_conversation(page.session, conversation_id)
+    context = {
+        **page.layout(nav="queue", max_chars=page.config.max_message_chars),
+        **_messages_context(page.session, conversation),
+        **_head_context(page.session, conversation),
+        **_side_context(page.session, conversation),
+    }
+    return page.render("conversation.html", context)
 
 
-@router.get("/{conversation_id}/messages")
-def messages_partial(
-    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
-) -> Response:
-    """Return the message list (refreshed live on each new message)."""
-    conversation = conversations.get_conversation(session, conversation_id)
-    return render(request, "_messages.html", _messages_context(session, conversation))
+def _copilot_context(session: Session, conversation: Conversation) -> dict[str, Any]:
+    return {"conversation": conversation, **copilot_panel.panel(session, conversation)}
 
 
-@router.get("/{conversation_id}/head")
-def head_partial(
-    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
-) -> Response:
-    """Return the header with status and actions (refreshed live on status changes)."""
-    conversation = conversations.get_conversation(session, conversation_id)
-    return render(request, "_conversation_head.html", _head_context(session, conversation))
+def _shown(conversation_id: str, page: UserPage) -> Conversation:
+    return conversations.get_conversation(page.session, conversation_id)
 
 
-@router.get("/{conversation_id}/side")
-def side_partial(
-    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
-) -> Response:
-    """Return the handoff packet and customer panels."""
-    conversation = conversations.get_conversation(session, conversation_id)
-    return render(request, "_conversation_side.html", _side_context(session, conversation))
+def _part(
+    template: str, context: Callable[[Session, Conversation], dict[str, Any]]
+) -> Callable[..., Response]:
+    def show(conversation: Annotated[Conversation, Depends(_shown)], page: UserPage) -> Response:
+        return page.render(template, context(page.session, conversation))
+
+    return show
 
 
-@router.get("/{conversation_id}/copilot")
-def copilot_partial(
-    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
-) -> Response:
-    """Return the co-pilot's suggested replies and next best actions."""
-    conversation = conversations.get_conversation(session, conversation_id)
-    context = {"conversation": conversation, **copilot_panel.panel(session, conversation)}
-    return render(request, "_copilot.html", context)
-
-
-def _workspace(session: Session, principal: Principal) -> Workspace:
-    return get_workspace(session, principal.workspace_id)
+# The parts of the page that refresh on their own: the messages on each new message, the
+# header with status and actions on status changes, the handoff packet and customer panels,
+# and the co-pilot's suggested replies and next best actions.
+for _name, _template, _context in (
+    ("messages", "_messages.html", _messages_context),
+    ("head", "_conversation_head.html", _head_context),
+    ("side", "_conversation_side.html", _side_context),
+    ("copilot", "_copilot.html", _copilot_context),
+):
+    router.get(f"/{{conversation_id}}/{_name}", name=f"{_name}_partial")(_part(_template, _context))
 
 
 @router.post("/{conversation_id}/check")
 def check_draft(
-    conversation_id: str,
-    request: Request,
-    principal: ConsoleUser,
-    session: SessionDep,
-    text: Annotated[str, Form()] = "",
+    conversation_id: str, page: UserPage, text: Annotated[str, Form()] = ""
 ) -> Response:
     """Return the compliance flags of the agent's draft."""
-    conversations.get_conversation(session, conversation_id)
-    flags = copilot_panel.check_draft(session, _workspace(session, principal), text)
-    return render(request, "_flags.html", {"flags": flags, "blocked_message": None})
+    conversations.get_conversation(page.session, conversation_id)
+    flags = copilot_panel.check_draft(page.session, page.workspace(), text)
+    return page.render("_flags.html", {"flags": flags, "blocked_message": None})
 
 
 @router.post("/{conversation_id}/reply")
 def reply(
     conversation_id: str,
-    request: Request,
-    principal: ConsoleUser,
-    session: SessionDep,
-    settings: SettingsDep,
+    page: UserPage,
     text: Annotated[str, Form()] = "",
     mode: Annotated[str, Form()] = "reply",
     override_reason: Annotated[str, Form(max_length=500)] = "",
@@ -219,22 +180,21 @@ def reply(
     """Send a reply to the customer (the service checks compliance) or add a private note."""
     if mode not in ("reply", "note"):
         raise ValidationError("mode must be reply or note")
-    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    conversation = conversations.get_conversation(page.session, conversation_id, lock=True)
     try:
         conversations.post_message(
-            session,
+            page.session,
             conversation,
             author=Author.AGENT,
             text=text,
-            user_id=principal.user.id,
+            user_id=page.user.id,
             is_private=mode == "note",
-            max_chars=settings.max_message_chars,
+            max_chars=page.config.max_message_chars,
             override_reason=override_reason or None,
         )
     except ComplianceBlockedError as exc:
         details = exc.details if isinstance(exc.details, dict) else {}
-        return render(
-            request,
+        return page.render(
             "_flags.html",
             {
                 "flags": copilot_panel.flag_views(text, details.get("flags", [])),
@@ -244,48 +204,48 @@ def reply(
             status_code=422,
             headers={"HX-Retarget": "#flags", "HX-Reswap": "innerHTML"},
         )
-    return render(request, "_messages.html", _messages_context(session, conversation))
+    return page.render("_messages.html", _messages_context(page.session, conversation))
+
+
+def _head(page: Page, conversation: Conversation, toast: dict[str, Any] | None = None) -> Response:
+    """Render the conversation's header; a toast (and events) fire after htmx swaps it in."""
+    # After the swap, not before: a live refresh of the header may have replaced the form that
+    # asked, and htmx then fires these on <body> instead of on the detached form. json.dumps
+    # escapes non-ASCII and control characters, so any customer, queue or user name fits.
+    headers = {"HX-Trigger-After-Swap": json.dumps(toast)} if toast else None
+    context = _head_context(page.session, conversation)
+    return page.render("_conversation_head.html", context, headers=headers)
 
 
 @router.post("/{conversation_id}/assign")
-def assign(
-    conversation_id: str,
-    request: Request,
-    principal: ConsoleUser,
-    session: SessionDep,
-    user_id: Annotated[str, Form()] = "",
-) -> Response:
+def assign(conversation_id: str, page: UserPage, user_id: Annotated[str, Form()] = "") -> Response:
     """Assign the conversation to me, or to another active member of the workspace."""
-    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    conversation = conversations.get_conversation(page.session, conversation_id, lock=True)
     conversations.assign(
-        session, conversation, actor_id=principal.user.id, assignee_id=user_id or None
+        page.session, conversation, actor_id=page.user.id, assignee_id=user_id or None
     )
-    return render(request, "_conversation_head.html", _head_context(session, conversation))
+    return _head(page, conversation)
 
 
 @router.post("/{conversation_id}/status")
 def change_status(
-    conversation_id: str,
-    request: Request,
-    principal: ConsoleUser,
-    session: SessionDep,
-    action: Annotated[str, Form()] = "",
+    conversation_id: str, page: UserPage, action: Annotated[str, Form()] = ""
 ) -> Response:
     """Resolve (without a label), hand back to the AI, or reopen the conversation."""
     if action not in STATUS_ACTIONS:
         raise ValidationError("action must be resolve, hand_back or reopen")
-    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    conversation = conversations.get_conversation(page.session, conversation_id, lock=True)
     if STATUS_ACTIONS[action] is Action.RESOLVE:
-        learning.resolve(session, conversation, actor_id=principal.user.id, intent=None)
-        return render(request, "_conversation_head.html", _head_context(session, conversation))
+        learning.resolve(page.session, conversation, actor_id=page.user.id, intent=None)
+        return _head(page, conversation)
     conversations.change_status(
-        session,
+        page.session,
         conversation,
         STATUS_ACTIONS[action],
         actor_type="user",
-        actor_id=principal.user.id,
+        actor_id=page.user.id,
     )
-    return render(request, "_conversation_head.html", _head_context(session, conversation))
+    return _head(page, conversation)
 
 
 def _quote(text: str) -> str:
@@ -310,91 +270,75 @@ def resolve_notice(label: learning.Label, *, asked: bool) -> str:
 
 
 @router.get("/{conversation_id}/resolve")
-def resolve_form(
-    conversation_id: str, request: Request, principal: ConsoleUser, session: SessionDep
-) -> Response:
+def resolve_form(conversation_id: str, page: UserPage) -> Response:
     """Return the resolve form: the customer's need, triage's guess and the known intents."""
-    conversation = conversations.get_conversation(session, conversation_id)
+    conversation = conversations.get_conversation(page.session, conversation_id)
     context = {
         "conversation": conversation,
-        "suggestion": learning.suggest_label(session, conversation),
+        "suggestion": learning.suggest_label(page.session, conversation),
     }
-    return render(request, "_resolve_form.html", context)
+    return page.render("_resolve_form.html", context)
+
+
+class ResolveForm(BaseModel):
+    """The resolve form: which button (confirm or skip the label) and the need's intent."""
+
+    intent: str = ""
+    label: str = ""
 
 
 @router.post("/{conversation_id}/resolve")
-def resolve(
-    conversation_id: str,
-    request: Request,
-    principal: ConsoleUser,
-    session: SessionDep,
-    intent: Annotated[str, Form()] = "",
-    label: Annotated[str, Form()] = "",
-) -> Response:
+def resolve(conversation_id: str, page: UserPage, form: Annotated[ResolveForm, Form()]) -> Response:
     """Resolve the conversation, confirming the need's intent (label=confirm) or skipping it.
 
     Without a label choice (the one-click button of a conversation only the AI handled) it
     resolves without a label.
     """
-    if label and label not in LABEL_CHOICES:
+    if form.label and form.label not in LABEL_CHOICES:
         raise ValidationError("label must be confirm or skip")
-    if label == "confirm" and not intent.strip():
+    if form.label == "confirm" and not form.intent.strip():
         raise ValidationError("type the intent of the customer's need, or resolve without a label")
-    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    conversation = conversations.get_conversation(page.session, conversation_id, lock=True)
     outcome = learning.resolve(
-        session,
+        page.session,
         conversation,
-        actor_id=principal.user.id,
-        intent=intent if label == "confirm" else None,
+        actor_id=page.user.id,
+        intent=form.intent if form.label == "confirm" else None,
     )
     # A toast, not text in the header: the live stream reloads the header on the status change.
-    # json.dumps escapes non-ASCII and control characters, so the customer's words fit a header.
-    notice = resolve_notice(outcome, asked=bool(label))
-    trigger = {"tandem:toast": {"message": notice, "kind": "success"}}
-    return render(
-        request,
-        "_conversation_head.html",
-        _head_context(session, conversation),
-        headers={"HX-Trigger-After-Swap": json.dumps(trigger)},
-    )
+    notice = resolve_notice(outcome, asked=bool(form.label))
+    return _head(page, conversation, {"tandem:toast": {"message": notice, "kind": "success"}})
+
+
+class TransferForm(BaseModel):
+    """The transfer form: the queue to move the conversation to, and a note for the team."""
+
+    queue_id: str = ""
+    note: str = ""
 
 
 @router.post("/{conversation_id}/transfer")
 def transfer(
-    conversation_id: str,
-    request: Request,
-    principal: ConsoleUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    queue_id: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
+    conversation_id: str, page: UserPage, form: Annotated[TransferForm, Form()]
 ) -> Response:
     """Move the conversation to another queue of the workspace."""
-    if not queue_id:
+    if not form.queue_id:
         raise ValidationError("choose the queue to move the conversation to")
-    conversation = conversations.get_conversation(session, conversation_id, lock=True)
+    conversation = conversations.get_conversation(page.session, conversation_id, lock=True)
     outcome = routing.transfer(
-        session,
+        page.session,
         conversation,
-        queue_id=queue_id,
-        actor_id=principal.user.id,
-        note=note,
-        max_note_chars=settings.max_message_chars,
+        queue_id=form.queue_id,
+        actor_id=page.user.id,
+        note=form.note,
+        max_note_chars=page.config.max_message_chars,
     )
     message = f"Moved to {outcome.queue_name}"
-    if outcome.assignee_id and (assignee := get_user(session, outcome.assignee_id)):
+    if outcome.assignee_id and (assignee := get_user(page.session, outcome.assignee_id)):
         message += f" and assigned to {assignee.name}"
     # The page refreshes its co-pilot and packet on "tandem:transferred" and shows the toast.
-    # After the swap, not before: a live refresh of the header may have replaced the form that
-    # asked, and htmx then fires these on <body> instead of on the detached form. json.dumps
-    # escapes non-ASCII, so any queue or user name fits in a header.
-    trigger = {
+    toast = {
         "tandem:toast": {"message": message, "kind": "success"},
         "tandem:transferred": {"queue_id": outcome.queue_id},
     }
-    return render(
-        request,
-        "_conversation_head.html",
-        _head_context(session, conversation),
-        headers={"HX-Trigger-After-Swap": json.dumps(trigger)},
-    )
+    return _head(page, conversation, toast)

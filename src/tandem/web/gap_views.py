@@ -10,63 +10,55 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Form, Response
+from pydantic import BaseModel
 
-from tandem.api.deps import SessionDep, SettingsDep
 from tandem.knowledge.intents import known_intents
 from tandem.knowledge.service import MAX_ANSWER_CHARS, MAX_ANSWER_TITLE_CHARS
 from tandem.learning import gaps
-from tandem.web.admin_views import _base, _form_result
-from tandem.web.auth import ConsoleRoute, ConsoleSupervisor
-from tandem.web.templating import render
+from tandem.users.models import Role
+from tandem.web.auth import ConsoleRoute
+from tandem.web.page import Page, Section, SupervisorPage
 
 router = APIRouter(prefix="/console/admin/gaps", route_class=ConsoleRoute)
 
-TEMPLATE = "admin/_gaps.html"
 SHOWN = 20
-TextField = Annotated[str, Form()]
 
 
-def _gaps_context(session: Session) -> dict[str, Any]:
+def _gaps_context(page: Page) -> dict[str, Any]:
     return {
-        "gaps": gaps.find_gaps(session, limit=SHOWN),
-        "intents": sorted(known_intents(session)),
+        "gaps": gaps.find_gaps(page.session, limit=SHOWN),
+        "intents": sorted(known_intents(page.session)),
         "max_title": MAX_ANSWER_TITLE_CHARS,
         "max_body": MAX_ANSWER_CHARS,
     }
 
 
-@router.get("")
-def gaps_page(
-    request: Request, principal: ConsoleSupervisor, session: SessionDep, settings: SettingsDep
-) -> Response:
-    """List the knowledge gaps, the largest and most recent first."""
-    context = {**_base(principal, settings, "gaps"), **_gaps_context(session)}
-    return render(request, "admin/gaps.html", {**context, "form": {}})
+GAPS = Section("gaps", "admin/gaps.html", "admin/_gaps.html", _gaps_context)
+
+# The page: list the knowledge gaps, the largest and most recent first.
+GAPS.add_page_route(router, "", Role.SUPERVISOR)
+
+
+class TeachForm(BaseModel):
+    """How a gap is taught: the intent it becomes (or joins) and an answer's title and body."""
+
+    intent: str = ""
+    title: str = ""
+    body: str = ""
 
 
 @router.post("/{gap_id}/approve")
-def approve_gap(
-    gap_id: str,
-    request: Request,
-    principal: ConsoleSupervisor,
-    session: SessionDep,
-    intent: TextField = "",
-    title: TextField = "",
-    body: TextField = "",
-) -> Response:
+def approve_gap(gap_id: str, page: SupervisorPage, form: Annotated[TeachForm, Form()]) -> Response:
     """Teach a gap: its needs become the intent's examples, with an answer the AI may send."""
 
     def change() -> str:
         done = gaps.approve_gap(
-            session,
-            workspace_id=principal.workspace_id,
+            page.session,
+            workspace_id=page.workspace_id,
             gap_id=gap_id,
-            intent=intent,
-            title=title,
-            body=body,
-            actor_id=principal.user.id,
+            actor_id=page.user.id,
+            **form.model_dump(),
         )
         what = "merged into" if done.merged else "taught as the new intent"
         answer = f" with the answer “{done.answer.title}”" if done.answer is not None else ""
@@ -76,18 +68,15 @@ def approve_gap(
             "training run."
         )
 
-    form = {"gap_id": gap_id, "intent": intent, "title": title, "body": body}
-    return _form_result(request, session, TEMPLATE, lambda: _gaps_context(session), change, form)
+    return GAPS.result(page, change, {"gap_id": gap_id, **form.model_dump()})
 
 
 @router.post("/{gap_id}/dismiss")
-def dismiss_gap(
-    gap_id: str, request: Request, principal: ConsoleSupervisor, session: SessionDep
-) -> Response:
+def dismiss_gap(gap_id: str, page: SupervisorPage) -> Response:
     """Set a gap aside: its needs are not proposed again."""
 
     def change() -> str:
-        gap = gaps.dismiss_gap(session, workspace_id=principal.workspace_id, gap_id=gap_id)
+        gap = gaps.dismiss_gap(page.session, workspace_id=page.workspace_id, gap_id=gap_id)
         return f"Gap of {gap.size} needs dismissed; they are not proposed again."
 
-    return _form_result(request, session, TEMPLATE, lambda: _gaps_context(session), change)
+    return GAPS.result(page, change)

@@ -9,20 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, File, Form, Response, UploadFile
+from pydantic import BaseModel
 
-from tandem.api.deps import Principal, SessionDep, SettingsDep
-from tandem.config import Settings
 from tandem.core.errors import ValidationError
 from tandem.knowledge import intents, service
 from tandem.knowledge.models import Article
 from tandem.knowledge.views import EmbedderDep, read_uploads, widget_key
 from tandem.users.models import Role
-from tandem.web.admin_views import Checkbox, _base, _form_result
-from tandem.web.auth import ConsoleAdmin, ConsoleRoute, ConsoleSupervisor
-from tandem.web.templating import render
-from tandem.workspaces.service import get_workspace
+from tandem.web.admin_views import Checkbox
+from tandem.web.auth import ConsoleRoute
+from tandem.web.page import AdminPage, Page, Section, SupervisorPage
 from tandem.workspaces.settings import workspace_settings
 
 router = APIRouter(prefix="/console/admin", route_class=ConsoleRoute)
@@ -32,30 +29,30 @@ LIST_URL = "/console/admin/knowledge"
 TextField = Annotated[str, Form()]
 
 
-def _page(principal: Principal, settings: Settings, tab: str) -> dict[str, Any]:
-    return {**_base(principal, settings, "knowledge"), "tab": tab}
-
-
 # --- articles -----------------------------------------------------------------------------------
 
 
-def _articles_context(session: Session, principal: Principal) -> dict[str, Any]:
+def _articles_context(page: Page) -> dict[str, Any]:
     return {
-        "articles": service.list_articles(session),
-        "can_edit": principal.role.includes(Role.ADMIN),
+        "articles": service.list_articles(page.session),
+        "can_edit": page.may(Role.ADMIN),
         "console_prefix": service.CONSOLE_SOURCE_PREFIX,
         "accept": ".md,.markdown,.html,.htm,.csv",
     }
 
 
-def _editor_context(
-    session: Session, principal: Principal, article: Article | None
-) -> dict[str, Any]:
+ARTICLES = Section(
+    "knowledge", "admin/knowledge.html", "admin/_knowledge_articles.html", _articles_context
+)
+EDITOR = "admin/_knowledge_editor.html"
+
+
+def _editor_context(page: Page, article: Article | None) -> dict[str, Any]:
     return {
         "article": article,
-        "can_edit": principal.role.includes(Role.ADMIN),
+        "can_edit": page.may(Role.ADMIN),
         "link": (
-            service.article_link(article, widget_key=widget_key(session, principal.workspace_id))
+            service.article_link(article, widget_key=widget_key(page.session, page.workspace_id))
             if article
             else None
         ),
@@ -63,20 +60,23 @@ def _editor_context(
     }
 
 
+def _editor_page(page: Page, article: Article | None) -> Response:
+    context = {
+        **page.layout(nav="admin", section="knowledge", tab="articles"),
+        **_editor_context(page, article),
+    }
+    return page.render("admin/knowledge_article.html", {**context, "form": {}})
+
+
 @router.get("/knowledge")
-def articles_page(
-    request: Request, principal: ConsoleSupervisor, session: SessionDep, settings: SettingsDep
-) -> Response:
+def articles_page(page: SupervisorPage) -> Response:
     """List the knowledge articles with their source, link, AI switch and last change."""
-    context = {**_page(principal, settings, "articles"), **_articles_context(session, principal)}
-    return render(request, "admin/knowledge.html", {**context, "form": {}})
+    return ARTICLES.show(page, tab="articles")
 
 
 @router.post("/knowledge/import")
 def import_articles(
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
+    page: AdminPage,
     embedder: EmbedderDep,
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
@@ -84,77 +84,62 @@ def import_articles(
 
     def change() -> str:
         result = service.import_files(
-            session,
-            workspace_id=principal.workspace_id,
+            page.session,
+            workspace_id=page.workspace_id,
             files=read_uploads(files or []),
             embedder=embedder,
         )
         return f"Imported {result.articles} article(s) ({result.chunks} passages)."
 
-    return _form_result(
-        request,
-        session,
-        "admin/_knowledge_articles.html",
-        lambda: _articles_context(session, principal),
-        change,
-    )
+    return ARTICLES.result(page, change)
 
 
 @router.post("/knowledge/preview")
-def preview(request: Request, principal: ConsoleAdmin, body: TextField = "") -> Response:
+def preview(page: AdminPage, body: TextField = "") -> Response:
     """Render Markdown the way the article page will show it (raw HTML escaped)."""
     too_long = len(body) > service.MAX_ARTICLE_CHARS
     context = {"body": "" if too_long else body, "too_long": too_long}
-    return render(request, "admin/_markdown_preview.html", context)
+    return page.render("admin/_markdown_preview.html", context)
 
 
 @router.get("/knowledge/new")
-def new_article_page(
-    request: Request, principal: ConsoleAdmin, session: SessionDep, settings: SettingsDep
-) -> Response:
+def new_article_page(page: AdminPage) -> Response:
     """Show an empty Markdown editor with a live preview."""
-    context = {
-        **_page(principal, settings, "articles"),
-        **_editor_context(session, principal, None),
-    }
-    return render(request, "admin/knowledge_article.html", {**context, "form": {}})
+    return _editor_page(page, None)
+
+
+class ArticleForm(BaseModel):
+    """The article editor: title, Markdown body, link, and whether the AI may answer from it."""
+
+    title: str = ""
+    body: str = ""
+    url: str = ""
+    ai_enabled: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """Return the article's fields for the knowledge service (and to show the form again)."""
+        return {**self.model_dump(), "ai_enabled": self.ai_enabled is not None}
 
 
 @router.post("/knowledge")
 def create_article(
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    embedder: EmbedderDep,
-    title: TextField = "",
-    body: TextField = "",
-    url: TextField = "",
-    ai_enabled: Checkbox = None,
+    page: AdminPage, embedder: EmbedderDep, form: Annotated[ArticleForm, Form()]
 ) -> Response:
     """Create an article from the editor; the page then edits it."""
     created: list[Article] = []
 
     def change() -> str:
         article = service.create_article(
-            session,
-            workspace_id=principal.workspace_id,
-            title=title,
-            body=body,
-            url=url,
-            ai_enabled=ai_enabled is not None,
-            embedder=embedder,
+            page.session, workspace_id=page.workspace_id, embedder=embedder, **form.fields()
         )
         created.append(article)
         return f"Article “{article.title}” created."
 
-    form = {"title": title, "body": body, "url": url, "ai_enabled": ai_enabled is not None}
-    response = _form_result(
-        request,
-        session,
-        "admin/_knowledge_editor.html",
-        lambda: _editor_context(session, principal, created[0] if created else None),
+    response = page.form_result(
+        EDITOR,
+        lambda: _editor_context(page, created[0] if created else None),
         change,
-        form,
+        form.fields(),
     )
     if created:
         response.headers["HX-Push-Url"] = f"{LIST_URL}/{created[0].id}"
@@ -162,104 +147,52 @@ def create_article(
 
 
 @router.get("/knowledge/{article_id}")
-def article_page(
-    article_id: str,
-    request: Request,
-    principal: ConsoleSupervisor,
-    session: SessionDep,
-    settings: SettingsDep,
-) -> Response:
+def article_page(article_id: str, page: SupervisorPage) -> Response:
     """Show an article: the editor for admins, the rendered text for supervisors."""
-    article = service.get_article(session, article_id=article_id)
-    context = {
-        **_page(principal, settings, "articles"),
-        **_editor_context(session, principal, article),
-    }
-    return render(request, "admin/knowledge_article.html", {**context, "form": {}})
+    return _editor_page(page, service.get_article(page.session, article_id=article_id))
 
 
 @router.post("/knowledge/{article_id}")
 def update_article(
-    article_id: str,
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    embedder: EmbedderDep,
-    title: TextField = "",
-    body: TextField = "",
-    url: TextField = "",
-    ai_enabled: Checkbox = None,
+    article_id: str, page: AdminPage, embedder: EmbedderDep, form: Annotated[ArticleForm, Form()]
 ) -> Response:
     """Save an article's title, Markdown, link and AI switch."""
 
     def change() -> str:
         service.update_article(
-            session,
-            article_id=article_id,
-            title=title,
-            body=body,
-            url=url,
-            ai_enabled=ai_enabled is not None,
-            embedder=embedder,
+            page.session, article_id=article_id, embedder=embedder, **form.fields()
         )
         return "Article saved."
 
-    form = {"title": title, "body": body, "url": url, "ai_enabled": ai_enabled is not None}
-    return _form_result(
-        request,
-        session,
-        "admin/_knowledge_editor.html",
-        lambda: _editor_context(
-            session, principal, service.get_article(session, article_id=article_id)
-        ),
-        change,
-        form,
-    )
+    def context() -> dict[str, Any]:
+        return _editor_context(page, service.get_article(page.session, article_id=article_id))
+
+    return page.form_result(EDITOR, context, change, form.fields())
 
 
 @router.post("/knowledge/{article_id}/ai")
-def set_article_ai(
-    article_id: str,
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    ai_enabled: Checkbox = None,
-) -> Response:
+def set_article_ai(article_id: str, page: AdminPage, ai_enabled: Checkbox = None) -> Response:
     """Let the AI answer from an article, or keep it for people only."""
 
     def change() -> str:
         article = service.set_article_ai_enabled(
-            session, article_id=article_id, ai_enabled=ai_enabled is not None
+            page.session, article_id=article_id, ai_enabled=ai_enabled is not None
         )
         who = "The AI may answer from" if article.ai_enabled else "Only people see"
         return f"{who} “{article.title}”."
 
-    return _form_result(
-        request,
-        session,
-        "admin/_knowledge_articles.html",
-        lambda: _articles_context(session, principal),
-        change,
-    )
+    return ARTICLES.result(page, change)
 
 
 @router.post("/knowledge/{article_id}/delete")
-def delete_article(
-    article_id: str, request: Request, principal: ConsoleAdmin, session: SessionDep
-) -> Response:
+def delete_article(article_id: str, page: AdminPage) -> Response:
     """Delete an article and go back to the list."""
 
     def change() -> str:
-        service.delete_article(session, article_id=article_id)
+        service.delete_article(page.session, article_id=article_id)
         return "Article deleted."
 
-    response = _form_result(
-        request,
-        session,
-        "admin/_knowledge_articles.html",
-        lambda: _articles_context(session, principal),
-        change,
-    )
+    response = ARTICLES.result(page, change)
     response.headers["HX-Push-Url"] = LIST_URL
     return response
 
@@ -267,67 +200,50 @@ def delete_article(
 # --- intents ------------------------------------------------------------------------------------
 
 
-def _languages(session: Session, principal: Principal) -> list[str]:
-    return list(workspace_settings(get_workspace(session, principal.workspace_id)).languages)
-
-
-def _intents_context(
-    session: Session, principal: Principal, focus: str | None = None
-) -> dict[str, Any]:
-    languages = _languages(session, principal)
-    summaries = intents.list_intents(session)
+def _intents_context(page: Page, focus: str | None = None) -> dict[str, Any]:
+    languages = list(workspace_settings(page.workspace()).languages)
+    summaries = intents.list_intents(page.session)
     names = [s.intent for s in summaries]
     # Only the intent just changed shows its examples; the others load them when opened.
     shown = focus if focus in names else None
     return {
         "intents": summaries,
         "names": names,
-        "examples": intents.list_examples(session, intent=shown) if shown else [],
+        "examples": intents.list_examples(page.session, intent=shown) if shown else [],
         "primary_language": languages[0],
         "translation_languages": languages[1:],
-        "can_edit": principal.role.includes(Role.ADMIN),
+        "can_edit": page.may(Role.ADMIN),
         "focus": shown,
     }
 
 
+INTENTS = Section("knowledge", "admin/intents.html", "admin/_intents.html", _intents_context)
+
+
 @router.get("/intents")
-def intents_page(
-    request: Request, principal: ConsoleSupervisor, session: SessionDep, settings: SettingsDep
-) -> Response:
+def intents_page(page: SupervisorPage) -> Response:
     """List the intents: approved answer, translations, AI switch and example phrasings."""
-    context = {**_page(principal, settings, "intents"), **_intents_context(session, principal)}
-    return render(request, "admin/intents.html", {**context, "form": {}})
+    return INTENTS.show(page, tab="intents")
 
 
 @router.get("/intents/{intent}/examples")
-def examples_partial(
-    intent: str, request: Request, principal: ConsoleSupervisor, session: SessionDep
-) -> Response:
+def examples_partial(intent: str, page: SupervisorPage) -> Response:
     """Return an intent's example phrasings (loaded when its list is opened)."""
     context = {
         "intent": intent,
-        "examples": intents.list_examples(session, intent=intent),
-        "names": sorted(intents.known_intents(session)),
-        "can_edit": principal.role.includes(Role.ADMIN),
+        "examples": intents.list_examples(page.session, intent=intent),
+        "names": sorted(intents.known_intents(page.session)),
+        "can_edit": page.may(Role.ADMIN),
     }
-    return render(request, "admin/_examples.html", context)
+    return page.render("admin/_examples.html", context)
 
 
 def _intents_result(
-    request: Request,
-    session: Session,
-    principal: Principal,
-    focus: str | None,
-    change: Callable[[], str],
-    form: dict[str, Any] | None = None,
+    page: Page, focus: str | None, change: Callable[[], str], form: dict[str, Any] | None = None
 ) -> Response:
-    return _form_result(
-        request,
-        session,
-        "admin/_intents.html",
-        lambda: _intents_context(session, principal, focus),
-        change,
-        form,
+    """Apply a change and re-render the intents, the one in focus opened."""
+    return page.form_result(
+        INTENTS.part_template, lambda: _intents_context(page, focus), change, form
     )
 
 
@@ -346,9 +262,7 @@ def parse_translations(
 @router.post("/intents/{intent}/answer")
 def save_answer(
     intent: str,
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
+    page: AdminPage,
     title: TextField = "",
     body: TextField = "",
     source_url: TextField = "",
@@ -363,8 +277,8 @@ def save_answer(
 
     def change() -> str:
         intents.save_intent_answer(
-            session,
-            workspace_id=principal.workspace_id,
+            page.session,
+            workspace_id=page.workspace_id,
             intent=intent,
             title=title,
             body=body,
@@ -379,97 +293,71 @@ def save_answer(
         "source_url": source_url,
         "translations": translations,
     }
-    return _intents_result(request, session, principal, intent, change, form)
+    return _intents_result(page, intent, change, form)
 
 
 @router.post("/intents/{intent}/ai")
-def set_intent_ai(
-    intent: str,
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    ai_allowed: Checkbox = None,
-) -> Response:
+def set_intent_ai(intent: str, page: AdminPage, ai_allowed: Checkbox = None) -> Response:
     """Allow or forbid the AI to answer an intent."""
 
     def change() -> str:
-        intents.set_intent_ai_allowed(session, intent=intent, ai_allowed=ai_allowed is not None)
+        intents.set_intent_ai_allowed(
+            page.session, intent=intent, ai_allowed=ai_allowed is not None
+        )
         who = "The AI may answer" if ai_allowed is not None else "Only people answer"
         return f"{who} “{intent}”."
 
-    return _intents_result(request, session, principal, intent, change)
+    return _intents_result(page, intent, change)
 
 
 @router.post("/intents")
-def add_intent(
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    intent: TextField = "",
-    text: TextField = "",
-) -> Response:
+def add_intent(page: AdminPage, intent: TextField = "", text: TextField = "") -> Response:
     """Start a new intent with its first example phrasing."""
 
     def change() -> str:
         example = intents.add_example(
-            session, workspace_id=principal.workspace_id, intent=intent, text=text
+            page.session, workspace_id=page.workspace_id, intent=intent, text=text
         )
         return f"Intent “{example.intent}” added with its first example."
 
     form = {"intent": intent, "text": text}
-    return _intents_result(request, session, principal, intent.strip(), change, form)
+    return _intents_result(page, intent.strip(), change, form)
 
 
 @router.post("/intents/{intent}/examples")
-def add_example(
-    intent: str,
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    text: TextField = "",
-) -> Response:
+def add_example(intent: str, page: AdminPage, text: TextField = "") -> Response:
     """Add an example phrasing to an intent (it counts from the next training run)."""
 
     def change() -> str:
-        intents.add_example(session, workspace_id=principal.workspace_id, intent=intent, text=text)
+        intents.add_example(page.session, workspace_id=page.workspace_id, intent=intent, text=text)
         return f"Example added to “{intent}”; it counts from the next training run."
 
-    return _intents_result(request, session, principal, intent, change)
+    return _intents_result(page, intent, change)
 
 
 @router.post("/examples/{example_id}/delete")
-def remove_example(
-    example_id: str, request: Request, principal: ConsoleAdmin, session: SessionDep
-) -> Response:
+def remove_example(example_id: str, page: AdminPage) -> Response:
     """Remove an example phrasing."""
     focus: list[str] = []
 
     def change() -> str:
-        example = intents.remove_example(session, example_id=example_id)
+        example = intents.remove_example(page.session, example_id=example_id)
         focus.append(example.intent)
         return f"Example removed from “{example.intent}”."
 
-    return _form_result(
-        request,
-        session,
-        "admin/_intents.html",
-        lambda: _intents_context(session, principal, focus[0] if focus else None),
+    return page.form_result(
+        INTENTS.part_template,
+        lambda: _intents_context(page, focus[0] if focus else None),
         change,
     )
 
 
 @router.post("/examples/{example_id}/move")
-def move_example(
-    example_id: str,
-    request: Request,
-    principal: ConsoleAdmin,
-    session: SessionDep,
-    intent: TextField = "",
-) -> Response:
+def move_example(example_id: str, page: AdminPage, intent: TextField = "") -> Response:
     """Move an example phrasing to the intent it really belongs to."""
 
     def change() -> str:
-        example = intents.move_example(session, example_id=example_id, intent=intent)
+        example = intents.move_example(page.session, example_id=example_id, intent=intent)
         return f"Example moved to “{example.intent}”."
 
-    return _intents_result(request, session, principal, intent.strip() or None, change)
+    return _intents_result(page, intent.strip() or None, change)

@@ -36,7 +36,6 @@ from tandem.live.sse import KEEPALIVE_SECONDS, format_event
 from tandem.routing import admin as routing_admin
 from tandem.routing import service as routing
 from tandem.users import service as users
-from tandem.users.models import Role
 from tandem.users.totp import TotpRequiredError
 from tandem.users.totp import needs_setup as totp_setup_needed
 from tandem.web import (
@@ -59,9 +58,9 @@ from tandem.web.auth import (
     login_form_is_genuine,
     login_form_token,
     new_login_nonce,
-    page_csrf,
     safe_next,
 )
+from tandem.web.page import Page, UserPage
 from tandem.web.presenters import (
     TAB_LABELS,
     TAB_STATUSES,
@@ -87,18 +86,6 @@ PRESENCES = ("online", "away", "offline")
 QUEUE_LIMIT = 200
 # A burst of changes (a message, its triage, an escalation) becomes one refresh of the queue.
 COALESCE_SECONDS = 0.3
-
-
-def base_context(principal: Principal, settings: Settings, **extra: Any) -> dict[str, Any]:
-    """Return what every console page needs: the user, their role, and the CSRF token."""
-    role = principal.role
-    return {
-        "user": principal.user,
-        "csrf_token": page_csrf(principal, settings.secret_key),
-        "is_supervisor": role.includes(Role.SUPERVISOR),
-        "is_admin": role.includes(Role.ADMIN),
-        **extra,
-    }
 
 
 # --- login ------------------------------------------------------------------------------------
@@ -214,11 +201,11 @@ def login(
 
 
 @router.post("/logout")
-def logout(principal: ConsoleUser, request: Request, session: SessionDep) -> Response:
+def logout(page: UserPage) -> Response:
     """End the browser session and go back to the login page."""
-    if principal.via_cookie:
-        users.end_session(session, principal.user, principal.session_token)
-    if is_htmx(request):
+    if page.via_cookie:
+        users.end_session(page.session, page.user, page.session_token)
+    if is_htmx(page.request):
         response: Response = Response(status_code=204, headers={"HX-Redirect": LOGIN_PATH})
     else:
         response = RedirectResponse(LOGIN_PATH, status_code=303)
@@ -273,51 +260,37 @@ def queue_rows(session: Session, principal: Principal, tab: Tab) -> list[QueueRo
     return sort_rows(rows)
 
 
-def _queue_context(session: Session, principal: Principal, tab: Tab) -> dict[str, Any]:
+def _queue_context(page: Page, tab: str | None) -> dict[str, Any]:
+    shown = _parse_tab(tab)
     return {
-        "tab": tab.value,
+        "tab": shown.value,
         "tabs": [(t.value, TAB_LABELS[t]) for t in Tab],
-        "rows": queue_rows(session, principal, tab),
-        "overview": routing.queue_overview(session, principal.user),
+        "rows": queue_rows(page.session, page, shown),
+        "overview": routing.queue_overview(page.session, page.user),
         "now": utcnow(),
     }
 
 
 @router.get(HOME_PATH)
-def console(
-    request: Request,
-    principal: ConsoleUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    tab: str | None = None,
-) -> Response:
+def console(page: UserPage, tab: str | None = None) -> Response:
     """Show the queue: waiting, mine, or all conversations, refreshed live."""
-    context = base_context(
-        principal, settings, nav="queue", **_queue_context(session, principal, _parse_tab(tab))
-    )
-    return render(request, "console.html", context)
+    context = page.layout(nav="queue", **_queue_context(page, tab))
+    return page.render("console.html", context)
 
 
 @router.get(f"{HOME_PATH}/queue")
-def queue_partial(
-    request: Request, principal: ConsoleUser, session: SessionDep, tab: str | None = None
-) -> Response:
+def queue_partial(page: UserPage, tab: str | None = None) -> Response:
     """Return the queue table alone (htmx refreshes it on every workspace event)."""
-    return render(request, "_queue.html", _queue_context(session, principal, _parse_tab(tab)))
+    return page.render("_queue.html", _queue_context(page, tab))
 
 
 @router.post(f"{HOME_PATH}/presence")
-def change_presence(
-    request: Request,
-    principal: ConsoleUser,
-    session: SessionDep,
-    presence: Annotated[str, Form()] = "",
-) -> Response:
+def change_presence(page: UserPage, presence: Annotated[str, Form()] = "") -> Response:
     """Set whether the agent is online, away or offline (routing assigns only to online)."""
     if presence not in PRESENCES:
         raise ValidationError("presence must be online, away or offline")
-    routing.set_presence(session, principal.user, presence)
-    return render(request, "_presence.html", {"user": principal.user})
+    routing.set_presence(page.session, page.user, presence)
+    return page.render("_presence.html", {"user": page.user})
 
 
 # --- the workspace's live events --------------------------------------------------------------
