@@ -46,3 +46,27 @@ def test_embed_texts_encodes_only_what_it_has_not_seen(monkeypatch: pytest.Monke
     np.testing.assert_allclose(
         again[3], real_encode(["are you open on sunday"])[0], rtol=1e-5, atol=1e-6
     )
+
+
+def test_a_message_the_front_line_embedded_is_not_embedded_again_for_training(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tandem.triage.intent import DEFAULT_EMBEDDER
+    from tandem.triage.pipeline import embed
+
+    embedding_cache.clear()
+    live = embed(DEFAULT_EMBEDDER, "my parcel says delivered but it is not here")
+    embedder = get_embedder(DEFAULT_EMBEDDER)
+    encoded: list[list[str]] = []
+    real_encode = embedder.encode
+
+    def counting(batch: list[str]) -> np.ndarray:
+        encoded.append(list(batch))
+        return real_encode(batch)
+
+    monkeypatch.setattr(embedder, "encode", counting)
+    rows = embed_texts(DEFAULT_EMBEDDER, ["my parcel says delivered but it is not here", "hi"])
+    assert encoded == [["hi"]]  # only the text the front line never saw
+    np.testing.assert_array_equal(rows[0], live)
+    # And the other way round: what training embedded, the front line reuses as it is.
+    np.testing.assert_array_equal(embed(DEFAULT_EMBEDDER, "hi"), rows[1])

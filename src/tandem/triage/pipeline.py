@@ -13,7 +13,7 @@ import numpy as np
 
 from tandem.privacy.detect import find_personal_data
 from tandem.triage.decision import Signals
-from tandem.triage.embedders import get_embedder, normalise
+from tandem.triage.embedders import embedding_cache, get_embedder, normalise
 from tandem.triage.intent import IntentModel
 from tandem.triage.signals.bot_loop import Turn, detect_bot_loop
 from tandem.triage.signals.entities import extract_entities
@@ -97,13 +97,23 @@ _parts_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tandem-embed
 
 
 def embed(name: str, text: str) -> np.ndarray:
-    """Return the text's vector under an embedder name ('a+b' concatenates cached parts)."""
+    """Return the text's vector under an embedder name ('a+b' concatenates cached parts).
+
+    The vector is also kept in the shared embedding cache, so when the message becomes a
+    training example (a person resolved it), retraining does not embed it again.
+    """
+    (known,) = embedding_cache.get_many(name, [text])
+    if known is not None:
+        return known
     names = name.split("+")
     if len(names) == 1:
-        return cached_vector(names[0], text)
-    others = [_parts_pool.submit(cached_vector, part, text) for part in names[1:]]
-    parts = [cached_vector(names[0], text), *(future.result() for future in others)]
-    return normalise(np.hstack(parts)[None, :])[0]
+        vector = cached_vector(names[0], text)
+    else:
+        others = [_parts_pool.submit(cached_vector, part, text) for part in names[1:]]
+        parts = [cached_vector(names[0], text), *(future.result() for future in others)]
+        vector = normalise(np.hstack(parts)[None, :])[0]
+    embedding_cache.put_many(name, [text], vector[None, :])
+    return vector
 
 
 def warm_up() -> None:
