@@ -10,6 +10,20 @@ from tandem.triage.intent import embed_texts
 from tandem.triage.pipeline import SIGNAL_EMBEDDER
 
 
+def record_encodes(monkeypatch: pytest.MonkeyPatch, name: str) -> list[list[str]]:
+    """Return a list that collects every batch the embedder is asked to encode from now on."""
+    embedder = get_embedder(name)
+    encoded: list[list[str]] = []
+    real_encode = embedder.encode
+
+    def counting(batch: list[str]) -> np.ndarray:
+        encoded.append(list(batch))
+        return real_encode(batch)
+
+    monkeypatch.setattr(embedder, "encode", counting)
+    return encoded
+
+
 def test_rows_are_kept_read_only_and_forgotten_oldest_first_beyond_the_bound() -> None:
     row_bytes = 4 * 4  # four float32
     cache = EmbeddingCache(max_bytes=2 * row_bytes)
@@ -31,15 +45,8 @@ def test_embed_texts_encodes_only_what_it_has_not_seen(monkeypatch: pytest.Monke
     embedding_cache.clear()
     texts = ["where is my parcel", "do you sell gift cards", "where is my parcel"]
     first = embed_texts(SIGNAL_EMBEDDER, texts)
-    embedder = get_embedder(SIGNAL_EMBEDDER)
-    encoded: list[list[str]] = []
-    real_encode = embedder.encode
-
-    def counting(batch: list[str]) -> np.ndarray:
-        encoded.append(list(batch))
-        return real_encode(batch)
-
-    monkeypatch.setattr(embedder, "encode", counting)
+    real_encode = get_embedder(SIGNAL_EMBEDDER).encode
+    encoded = record_encodes(monkeypatch, SIGNAL_EMBEDDER)
     again = embed_texts(SIGNAL_EMBEDDER, [*texts, "are you open on sunday"])
     assert encoded == [["are you open on sunday"]]
     np.testing.assert_allclose(again[:3], first, rtol=1e-6)
@@ -56,15 +63,7 @@ def test_a_message_the_front_line_embedded_is_not_embedded_again_for_training(
 
     embedding_cache.clear()
     live = embed(DEFAULT_EMBEDDER, "my parcel says delivered but it is not here")
-    embedder = get_embedder(DEFAULT_EMBEDDER)
-    encoded: list[list[str]] = []
-    real_encode = embedder.encode
-
-    def counting(batch: list[str]) -> np.ndarray:
-        encoded.append(list(batch))
-        return real_encode(batch)
-
-    monkeypatch.setattr(embedder, "encode", counting)
+    encoded = record_encodes(monkeypatch, DEFAULT_EMBEDDER)
     rows = embed_texts(DEFAULT_EMBEDDER, ["my parcel says delivered but it is not here", "hi"])
     assert encoded == [["hi"]]  # only the text the front line never saw
     np.testing.assert_array_equal(rows[0], live)

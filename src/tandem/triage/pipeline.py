@@ -6,7 +6,6 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -82,12 +81,19 @@ class TriageResult:
         )
 
 
-@lru_cache(maxsize=4096)
 def cached_vector(embedder_name: str, text: str) -> np.ndarray:
-    """Return one text's embedding, remembered: a conversation's earlier turns are re-read often."""
-    vector = get_embedder(embedder_name).encode([text])[0]
+    """Return one text's embedding from the shared embedding cache, embedding it on a miss.
+
+    A conversation's earlier turns are re-read often, and a message that becomes a training
+    example (a person resolved it) is not embedded again when the model is retrained.
+    """
+    (known,) = embedding_cache.get_many(embedder_name, [text])
+    if known is not None:
+        return known
+    vector = get_embedder(embedder_name).encode([text])
+    embedding_cache.put_many(embedder_name, [text], vector)
     vector.setflags(write=False)
-    return vector
+    return vector[0]
 
 
 # The models release the GIL, so the parts of a combined embedding run side by side: on two
@@ -97,23 +103,19 @@ _parts_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tandem-embed
 
 
 def embed(name: str, text: str) -> np.ndarray:
-    """Return the text's vector under an embedder name ('a+b' concatenates cached parts).
-
-    The vector is also kept in the shared embedding cache, so when the message becomes a
-    training example (a person resolved it), retraining does not embed it again.
-    """
+    """Return the text's vector under an embedder name ('a+b' concatenates cached parts)."""
+    names = name.split("+")
+    if len(names) == 1:
+        return cached_vector(name, text)
     (known,) = embedding_cache.get_many(name, [text])
     if known is not None:
         return known
-    names = name.split("+")
-    if len(names) == 1:
-        vector = cached_vector(names[0], text)
-    else:
-        others = [_parts_pool.submit(cached_vector, part, text) for part in names[1:]]
-        parts = [cached_vector(names[0], text), *(future.result() for future in others)]
-        vector = normalise(np.hstack(parts)[None, :])[0]
-    embedding_cache.put_many(name, [text], vector[None, :])
-    return vector
+    others = [_parts_pool.submit(cached_vector, part, text) for part in names[1:]]
+    parts = [cached_vector(names[0], text), *(future.result() for future in others)]
+    vector = normalise(np.hstack(parts)[None, :])
+    embedding_cache.put_many(name, [text], vector)
+    vector.setflags(write=False)
+    return vector[0]
 
 
 def warm_up() -> None:
