@@ -58,9 +58,10 @@ def test_faq_is_answered_from_the_approved_answer_with_notice(
     [
         ("I want to talk to a real person please", "human_requested"),
         ("I will sue you and take this to court if you don't fix it", "sensitive_topic"),
-        # A store question the model is unsure about is for a person (off-topic gets a scope
-        # reply instead: tests/triage/test_small_talk_and_scope.py).
-        ("Can I pay for my jacket in three instalments?", "low_confidence"),
+        # A store question no intent covers is for a person (the store background's class, or
+        # simply an unsure model); off-topic gets a scope reply instead:
+        # tests/triage/test_small_talk_and_scope.py.
+        ("Can I pay for my jacket in three instalments?", "out_of_scope|low_confidence"),
     ],
 )
 def test_escalations_hand_over_with_reasons_and_silence_the_ai(
@@ -76,7 +77,7 @@ def test_escalations_hand_over_with_reasons_and_silence_the_ai(
         assert event.actor_type == "ai"
         assert event.data["reasons"], event.data
         if reason:
-            assert reason in event.data["reasons"]
+            assert set(reason.split("|")) & set(event.data["reasons"]), event.data
     # While waiting for a human, an FAQ is triaged but never answered by the AI.
     after = say(client, factory, conv, "How long do I have to return something?")
     assert [m["author"] for m in after["messages"]][-1] == "customer"

@@ -9,13 +9,19 @@ import math
 import numpy as np
 import pytest
 
+from tandem.triage.background import DECONTAMINATE_COSINE, STORE_DECONTAMINATE_COSINE
 from tandem.triage.intent import (
     ARTIFACT_VERSION,
     BACKGROUND_LABEL,
+    SMALL_SET_FOLDS,
+    STORE_BACKGROUND_CLUSTERS,
+    STORE_BACKGROUND_LABEL,
     ArtifactError,
     IntentModel,
     IntentPrediction,
     _knn_log_probs,
+    is_reserved,
+    is_store_background,
 )
 
 # A dozen support intents, ten hand-written paraphrases each, plus held-out ones to test on.
@@ -226,7 +232,10 @@ def synthetic() -> tuple[IntentModel, np.ndarray, list[str]]:
         precision_target=0.9,
         progress=lambda s, d, t: stages.append((s, d, t)),
     )
-    assert ("cross-validate", 5, 5) in stages and stages[-1] == ("fit", 1, 1)
+    # A small training set (240 rows) is cross-validated with more folds than a large one.
+    folds = SMALL_SET_FOLDS
+    assert model.info["cv_folds"] == folds
+    assert ("cross-validate", folds, folds) in stages and stages[-1] == ("fit", 1, 1)
     return model, x[1::2], labels[1::2]
 
 
@@ -492,6 +501,55 @@ def test_background_too_close_to_the_workspace_is_dropped() -> None:
         x_train, y_train, embedder_name="synthetic", intent_groups=0, background=x_train[:50]
     )
     assert model.info["n_background"] == 0
+
+
+def test_store_background_is_escalated_to_a_person_not_called_off_topic() -> None:
+    x_train, y_train, fresh, unseen = _unseen_split(seed=6)
+    model = IntentModel.train_embeddings(
+        x_train,
+        y_train,
+        embedder_name="synthetic",
+        precision_target=0.9,
+        intent_groups=0,
+        store_background=unseen[::2],  # stands for the shipped store background
+    )
+    assert model.info["n_store_background"] == len(unseen[::2])
+    # Three unseen needs in the background: it trains as several classes (k-means clusters).
+    store_classes = [name for name in model.classes if is_store_background(name)]
+    assert 3 <= len(store_classes) <= STORE_BACKGROUND_CLUSTERS
+    predictions = model.predict_embeddings(unseen[1::2])
+    assert np.mean([p.untaught for p in predictions]) >= 0.8
+    # Never answered, never off-topic (a store question is for a person), never shown as a class.
+    assert all(p.is_out_of_scope and not p.off_topic for p in predictions if p.untaught)
+    assert not any(is_reserved(p.intent) for p in predictions)
+    assert not any(is_reserved(name) for p in predictions for name, _ in p.ranked)
+    assert not any(is_reserved(name) for name in model.describe()["per_intent_examples"])
+    assert np.mean([p.untaught for p in model.predict_embeddings(fresh)]) <= 0.05
+    loaded = IntentModel.from_bytes(model.to_bytes())
+    assert loaded.predict_embeddings(unseen[1::2]) == predictions
+
+
+def test_store_background_near_what_the_workspace_taught_is_dropped() -> None:
+    x_train, y_train, _, _ = _unseen_split(seed=7)
+    # Store-background rows sit close to a shop's topics; one a little further from an example
+    # than the general background's bar is still dropped (a shop that taught gift wrapping
+    # keeps no "do you gift wrap?" row).
+    # Rows at cosine halfway between the two bars to an example: rotate each example away.
+    between = (DECONTAMINATE_COSINE + STORE_DECONTAMINATE_COSINE) / 2
+    rng = np.random.default_rng(3)
+    base = x_train[:40]
+    other = rng.normal(size=base.shape).astype(np.float32)
+    other -= np.sum(other * base, axis=1, keepdims=True) * base
+    other /= np.linalg.norm(other, axis=1, keepdims=True)
+    near = between * base + np.sqrt(1 - between**2) * other
+    assert np.allclose(np.sum(near * base, axis=1), between, atol=1e-5)
+    model = IntentModel.train_embeddings(
+        x_train, y_train, embedder_name="synthetic", intent_groups=0, store_background=near
+    )
+    assert model.info["n_store_background"] == 0
+    for label in (STORE_BACKGROUND_LABEL, f"{STORE_BACKGROUND_LABEL}03"):
+        with pytest.raises(ValueError, match="reserved"):
+            IntentModel.train_embeddings(x_train[:6], [label, "a"] * 3)
 
 
 def test_out_of_scope_rows_are_escalated() -> None:

@@ -6,6 +6,12 @@ homework, weather, chit-chat, other companies' products, nonsense) stands for th
 when the answer threshold and the knowledge-base threshold are calibrated. Rows too close to the
 workspace's own examples are dropped first (`decontaminate`): a shoe shop's background must not
 contain "do you sell shoes".
+
+A second, smaller background (`data/store_background_<lang>.txt`) holds what customers ask shops
+beyond the routine FAQ topics: student discounts, gift wrapping, warranties, wholesale, careers.
+These are real needs, for a person rather than a scope reply, and they sit close to a store's own
+topics, so they are decontaminated more strictly (`STORE_DECONTAMINATE_COSINE`): a shop that has
+taught "gift wrapping" loses every background row near it.
 """
 
 from __future__ import annotations
@@ -21,36 +27,43 @@ from tandem.triage.embedders import nearest_cosine
 LANGUAGES = ("en", "es", "de", "fr")
 # A background row this close (cosine) to a workspace example is taken as in scope for it.
 DECONTAMINATE_COSINE = 0.80
+# A store-background row this close to a workspace example is taken as taught (see above).
+STORE_DECONTAMINATE_COSINE = 0.70
 
 _lock = threading.Lock()
 _matrices: dict[str, np.ndarray] = {}
 
 
-@lru_cache(maxsize=1)
-def background_texts() -> tuple[str, ...]:
-    """Return every background line, all languages, without blanks or duplicates."""
+GENERAL = "background"
+STORE = "store_background"
+
+
+@lru_cache(maxsize=2)
+def background_texts(kind: str = GENERAL) -> tuple[str, ...]:
+    """Return every line of a background, all languages, without blanks or duplicates."""
     seen: dict[str, None] = {}
     data = resources.files("tandem.triage") / "data"
     for lang in LANGUAGES:
-        for line in (data / f"background_{lang}.txt").read_text(encoding="utf-8").splitlines():
+        for line in (data / f"{kind}_{lang}.txt").read_text(encoding="utf-8").splitlines():
             text = line.strip()
             if text and not text.startswith("#"):
                 seen.setdefault(text, None)
     return tuple(seen)
 
 
-def background_matrix(embedder_name: str) -> np.ndarray:
-    """Return the background embedded with an embedder (computed once per process)."""
+def background_matrix(embedder_name: str, kind: str = GENERAL) -> np.ndarray:
+    """Return a background embedded with an embedder (computed once per process)."""
+    key = f"{kind}:{embedder_name}"
     with _lock:
-        cached = _matrices.get(embedder_name)
+        cached = _matrices.get(key)
     if cached is not None:
         return cached
     from tandem.triage.intent import embed_texts
 
-    matrix = embed_texts(embedder_name, list(background_texts()))
+    matrix = embed_texts(embedder_name, list(background_texts(kind)))
     with _lock:
-        _matrices.setdefault(embedder_name, matrix)
-        return _matrices[embedder_name]
+        _matrices.setdefault(key, matrix)
+        return _matrices[key]
 
 
 def decontaminate(

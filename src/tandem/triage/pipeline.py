@@ -163,7 +163,9 @@ class Triage:
             prediction = self.intent_model.predict_embeddings(intent_vector[None, :])[0]
             intent, confidence = prediction.intent, prediction.confidence
             # Out of scope means "none of our intents"; a low confidence is judged by the policy.
-            out_of_scope = intent == self.intent_model.oos_label or prediction.off_topic
+            out_of_scope = (
+                intent == self.intent_model.oos_label or prediction.off_topic or prediction.untaught
+            )
             off_topic = prediction.off_topic
             ranked = list(prediction.ranked)
         vector = embed(SIGNAL_EMBEDDER, clipped)
