@@ -25,7 +25,7 @@ from tandem.knowledge.models import Article
 from tandem.knowledge.service import approved_answers, retriever_cache
 from tandem.routing.models import Queue
 from tandem.triage.decision import asked_for_human, front_line_decision, would_answer
-from tandem.triage.need import latest_need, latest_need_triage
+from tandem.triage.need import latest_need, latest_question_triage
 from tandem.triage.pipeline import MAX_TRIAGE_CHARS, SIGNAL_EMBEDDER, embed
 from tandem.workspaces.models import Workspace
 from tandem.workspaces.service import update_settings
@@ -112,7 +112,9 @@ def _from_approved_answer(session: Session, asked: Sequence[Message]) -> list[Su
     intent = triage.get("intent")
     # People may see knowledge the AI may not use (ai_only=False).
     answer = approved_answers(session, ai_only=False).get(intent) if intent else None
-    if answer is None or triage.get("out_of_scope"):
+    # Off-topic means no intent is near. A store question the intents do not cover (out of scope,
+    # not off-topic) still names the nearest intent, with its own probability: a person may judge.
+    if answer is None or triage.get("off_topic"):
         return []
     # The intent model's confidence is calibrated: it is the chance this answer is the right one.
     return [
@@ -391,8 +393,8 @@ def _customer_messages(session: Session, conversation: Conversation) -> list[Mes
 
 def _latest_triage(asked: Sequence[Message]) -> dict[str, Any]:
     # The newest message may not be triaged yet (its job is queued), or may only ask for a
-    # person: use the newest that states a need.
-    return latest_need_triage(asked)
+    # person: use the newest that states a need (or asks what no intent covers).
+    return latest_question_triage(asked)
 
 
 def _unit(value: float) -> float:

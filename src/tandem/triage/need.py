@@ -44,6 +44,28 @@ def latest_need_triage(messages: Sequence[TriagedMessage]) -> dict[str, Any]:
     return dict(message.meta["triage"]) if message is not None else {}
 
 
+def latest_question_triage(messages: Sequence[TriagedMessage]) -> dict[str, Any]:
+    """Return the stated need's triage, else that of the newest untaught store question.
+
+    An untaught question (out of scope, not off-topic: no intent covers it, yet it is a real
+    need) names its nearest intent with that intent's own probability; a person may judge it.
+    """
+    stated = latest_need_triage(messages)
+    if stated:
+        return stated
+    for message in reversed(messages):
+        triage = message.meta.get("triage") if message.author == "customer" else None
+        if (
+            isinstance(triage, dict)
+            and triage.get("intent")
+            and triage.get("out_of_scope")
+            and not triage.get("off_topic")
+            and float(triage.get("human_request") or 0.0) < HUMAN_REQUEST_ONLY
+        ):
+            return dict(triage)
+    return {}
+
+
 def need_to_learn_from(messages: Sequence[M]) -> M | None:
     """Return the customer message to label when a human resolves the conversation.
 
