@@ -473,7 +473,11 @@ def test_leave_intents_out_escalates_needs_no_intent_covers() -> None:
     assert plain.describe()["cv_unseen_escalation"] is None
 
 
-def test_background_rows_become_a_class_that_is_never_answered() -> None:
+def _trained_with_half_the_unseen(
+    kind: str,
+) -> tuple[IntentModel, np.ndarray, np.ndarray]:
+    """Train with half the unseen needs as a background of `kind`; return the model, the
+    unseen rows it did not see and fresh in-scope rows."""
     x_train, y_train, fresh, unseen = _unseen_split(seed=6)
     model = IntentModel.train_embeddings(
         x_train,
@@ -481,9 +485,16 @@ def test_background_rows_become_a_class_that_is_never_answered() -> None:
         embedder_name="synthetic",
         precision_target=0.9,
         intent_groups=0,
-        background=unseen[::2],  # stands for the shipped general out-of-domain corpus
+        background=unseen[::2] if kind == "background" else None,
+        store_background=unseen[::2] if kind == "store_background" else None,
     )
-    predictions = model.predict_embeddings(unseen[1::2])
+    return model, unseen[1::2], fresh
+
+
+def test_background_rows_become_a_class_that_is_never_answered() -> None:
+    # The background stands for the shipped general out-of-domain corpus.
+    model, unseen, fresh = _trained_with_half_the_unseen("background")
+    predictions = model.predict_embeddings(unseen)
     assert np.mean([p.off_topic for p in predictions]) >= 0.8
     assert all(p.is_out_of_scope for p in predictions if p.off_topic)
     assert all(p.intent != BACKGROUND_LABEL for p in predictions)
@@ -491,7 +502,7 @@ def test_background_rows_become_a_class_that_is_never_answered() -> None:
     assert np.mean([not p.off_topic for p in model.predict_embeddings(fresh)]) >= 0.95
     assert BACKGROUND_LABEL not in model.describe()["per_intent_examples"]
     loaded = IntentModel.from_bytes(model.to_bytes())
-    assert loaded.predict_embeddings(unseen[1::2]) == predictions
+    assert loaded.predict_embeddings(unseen) == predictions
 
 
 def test_background_too_close_to_the_workspace_is_dropped() -> None:
@@ -504,20 +515,13 @@ def test_background_too_close_to_the_workspace_is_dropped() -> None:
 
 
 def test_store_background_is_escalated_to_a_person_not_called_off_topic() -> None:
-    x_train, y_train, fresh, unseen = _unseen_split(seed=6)
-    model = IntentModel.train_embeddings(
-        x_train,
-        y_train,
-        embedder_name="synthetic",
-        precision_target=0.9,
-        intent_groups=0,
-        store_background=unseen[::2],  # stands for the shipped store background
-    )
-    assert model.info["n_store_background"] == len(unseen[::2])
+    # The background stands for the shipped store background.
+    model, unseen, fresh = _trained_with_half_the_unseen("store_background")
+    assert model.info["n_store_background"] == len(unseen)
     # Three unseen needs in the background: it trains as several classes (k-means clusters).
     store_classes = [name for name in model.classes if is_store_background(name)]
     assert 3 <= len(store_classes) <= STORE_BACKGROUND_CLUSTERS
-    predictions = model.predict_embeddings(unseen[1::2])
+    predictions = model.predict_embeddings(unseen)
     assert np.mean([p.untaught for p in predictions]) >= 0.8
     # Never answered, never off-topic (a store question is for a person), never shown as a class.
     assert all(p.is_out_of_scope and not p.off_topic for p in predictions if p.untaught)
@@ -526,7 +530,7 @@ def test_store_background_is_escalated_to_a_person_not_called_off_topic() -> Non
     assert not any(is_reserved(name) for name in model.describe()["per_intent_examples"])
     assert np.mean([p.untaught for p in model.predict_embeddings(fresh)]) <= 0.05
     loaded = IntentModel.from_bytes(model.to_bytes())
-    assert loaded.predict_embeddings(unseen[1::2]) == predictions
+    assert loaded.predict_embeddings(unseen) == predictions
 
 
 def test_store_background_near_what_the_workspace_taught_is_dropped() -> None:

@@ -62,7 +62,6 @@ BACKGROUND_LABEL = "__background__"
 # The store background's class (`triage.background`): what customers ask shops beyond the routine
 # FAQ topics. Never answered, never shown, and not off-topic: a person answers those.
 STORE_BACKGROUND_LABEL = "__store_background__"
-RESERVED_LABELS = (BACKGROUND_LABEL, STORE_BACKGROUND_LABEL)
 # The store background covers many topics (discounts, engraving, careers...): one linear class
 # cannot hold them all, so it trains as up to this many classes, one per k-means cluster, each
 # labelled STORE_BACKGROUND_LABEL + its number. On the demo store's dev questions, store-adjacent
@@ -411,8 +410,14 @@ class IntentModel:
         report = progress or (lambda _stage, _done, _total: None)
         n_given = len(label_array)
         scope_mask_given = label_array != oos_label if oos_label else np.ones(n_given, bool)
-        extra = _usable_background(background, x[scope_mask_given], n_given)
-        store_extra = _usable_store_background(store_background, x[scope_mask_given])
+        from tandem.triage.background import DECONTAMINATE_COSINE, STORE_DECONTAMINATE_COSINE
+
+        in_scope_given = x[scope_mask_given]
+        limit = max(BACKGROUND_MIN_ROWS, int(BACKGROUND_PER_ROW * n_given))
+        extra = _usable_background(background, in_scope_given, DECONTAMINATE_COSINE, limit)
+        store_extra = _usable_background(
+            store_background, in_scope_given, STORE_DECONTAMINATE_COSINE
+        )
         if len(extra):
             x = np.vstack([x, extra])
             label_array = np.r_[label_array, np.full(len(extra), BACKGROUND_LABEL)]
@@ -865,32 +870,23 @@ def _leave_intents_out(
 
 
 def _usable_background(
-    background: np.ndarray | None, in_scope: np.ndarray, n_train: int
+    background: np.ndarray | None,
+    in_scope: np.ndarray,
+    cosine: float,
+    limit: int | None = None,
 ) -> np.ndarray:
-    """Return the background rows to train with: decontaminated, subsampled for small sets."""
+    """Return the background rows to train with: none within `cosine` of an in-scope row, at
+    most `limit` of them (a fixed subsample, for small sets)."""
     from tandem.triage.background import decontaminate
 
     if background is None or len(background) == 0:
         return np.zeros((0, in_scope.shape[1]), dtype=np.float32)
     if background.shape[1] != in_scope.shape[1]:
         raise ValueError("background embeddings do not match the training embeddings")
-    rows = np.asarray(background, dtype=np.float32)[decontaminate(background, in_scope)]
-    limit = max(BACKGROUND_MIN_ROWS, int(BACKGROUND_PER_ROW * n_train))
-    if len(rows) > limit:
+    rows = np.asarray(background, dtype=np.float32)[decontaminate(background, in_scope, cosine)]
+    if limit is not None and len(rows) > limit:
         rows = rows[np.sort(np.random.default_rng(0).choice(len(rows), limit, replace=False))]
     return rows
-
-
-def _usable_store_background(store: np.ndarray | None, in_scope: np.ndarray) -> np.ndarray:
-    """Return the store-background rows not near anything the workspace has taught."""
-    from tandem.triage.background import STORE_DECONTAMINATE_COSINE, decontaminate
-
-    if store is None or len(store) == 0:
-        return np.zeros((0, in_scope.shape[1]), dtype=np.float32)
-    if store.shape[1] != in_scope.shape[1]:
-        raise ValueError("background embeddings do not match the training embeddings")
-    keep = decontaminate(store, in_scope, STORE_DECONTAMINATE_COSINE)
-    return np.asarray(store, dtype=np.float32)[keep]
 
 
 def _store_background_labels(rows: np.ndarray) -> np.ndarray:
