@@ -70,3 +70,21 @@ def test_urls_and_html_are_ignored() -> None:
 def test_supported_languages_include_the_use_languages() -> None:
     codes = set(supported_languages())
     assert {"en", "es", "de", "fr", "it", "pt", "nl", "pl", "ru", "tr", "ar", "zh"} <= codes
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("¿Aceptan PayPal?", "es"), ("¡Mi pedido no llegó!", "es"), ("Größe M?", "de")],
+)
+def test_a_mark_only_one_language_writes_settles_a_short_message(text: str, code: str) -> None:
+    # The n-gram model alone is unsure of these (e.g. "¿Aceptan PayPal?" came out es at 0.04).
+    lang, confidence = detect_language(text)
+    assert lang == code
+    assert confidence >= 0.6  # enough for the front line to answer in that language
+    assert detect_language(text, allowed=["en", "es", "de", "fr"])[0] == code
+
+
+def test_a_mark_does_not_override_a_sure_answer_or_the_allowed_languages() -> None:
+    long_english = "I was greeted with ¡Hola! on your homepage but I cannot find my order anywhere"
+    assert detect_language(long_english)[0] == "en"
+    assert detect_language("¿Aceptan PayPal?", allowed=["en", "fr"])[0] != "es"
