@@ -164,3 +164,17 @@ def test_api_login_makes_the_agent_online_and_logout_offline(
     assert client.post("/api/v1/auth/logout", headers=csrf).status_code == 204
     login(client, ws.agent_email)
     assert presence() == "away"  # the agent's own choice is kept
+
+
+def test_api_login_can_start_away_so_routing_gives_no_chats(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ws = make_workspace(factory)
+    body = {"email": ws.agent_email, "password": PASSWORD, "presence": "away"}
+    assert client.post("/api/v1/auth/login", json=body).status_code == 200
+    with factory() as session:
+        assert session.scalars(select(User.presence).where(User.email == ws.agent_email)).one() == (
+            "away"
+        )
+    bad = client.post("/api/v1/auth/login", json={**body, "presence": "busy"})
+    assert bad.status_code == 422 and "presence" in bad.text

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tandem.core.errors import ValidationError
 from tandem.db.session import transaction
 from tandem.users.models import User
 from tandem.users.service import end_session, start_session
@@ -54,4 +55,23 @@ def test_logging_out_of_the_last_session_goes_offline(factory: sessionmaker[Sess
         end_session(session, user, laptop.token)
         assert user.presence == "online"  # still logged in on the phone
         end_session(session, user, phone.token)
+        assert user.presence == "offline"
+
+
+@pytest.mark.parametrize("chosen", ["away", "offline", "online"])
+def test_a_presence_chosen_at_login_is_kept(factory: sessionmaker[Session], chosen: str) -> None:
+    ws = make_workspace(factory)
+    with transaction(factory, ws.id) as session:
+        user = agent(session, ws.agent_email)
+        user.presence = "away"  # chosen before; an explicit choice at login wins
+        start_session(session, user=user, lifetime=DAY, presence=chosen)
+        assert user.presence == chosen
+
+
+def test_an_unknown_presence_at_login_is_refused(factory: sessionmaker[Session]) -> None:
+    ws = make_workspace(factory)
+    with transaction(factory, ws.id) as session:
+        user = agent(session, ws.agent_email)
+        with pytest.raises(ValidationError, match="presence"):
+            start_session(session, user=user, lifetime=DAY, presence="busy")
         assert user.presence == "offline"

@@ -16,8 +16,8 @@ from tandem.db.session import transaction
 from tandem.handoff.service import request_human
 from tandem.users.models import User
 
-from ..factories import make_workspace, open_conversation
-from .conftest import console_login, escalated_conversation
+from ..factories import PASSWORD, make_workspace, open_conversation
+from .conftest import FORM_TOKEN, console_login, escalated_conversation
 
 XSS_NAME = '<img src=x onerror="window.__xss=1">'
 XSS_TEXT = "My order <script>window.__xss=1</script> never arrived"
@@ -282,3 +282,18 @@ def test_intent_labels_show_only_with_a_confidence_above_the_bar(
         )
         message.meta = {"triage": {"intent": "damaged_item", "confidence": 0.92}}
     assert "damaged_item 92%" in web.get(f"/console/c/{conv.id}/messages").text
+
+
+def test_the_login_form_lets_an_agent_start_away(
+    web: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ws = make_workspace(factory)
+    page = web.get("/login")
+    assert 'name="presence"' in page.text
+    token = FORM_TOKEN.search(page.text)
+    assert token
+    form = {"email": ws.agent_email, "password": PASSWORD, "form_token": token.group(1)}
+    assert web.post("/login", data={**form, "presence": "away"}).status_code == 303
+    with factory() as session:
+        me = session.scalars(select(User).where(User.email == ws.agent_email)).one()
+        assert me.presence == "away"  # logged in, but routing gives no chats

@@ -44,6 +44,7 @@ from tandem.routing.admin import (
 from tandem.routing.decisions import Candidate, PolicySpec, QueueSpec, SlaClock
 from tandem.routing.models import Queue, SlaPolicy
 from tandem.users.models import User
+from tandem.users.service import PRESENCES
 from tandem.workspaces.models import Workspace
 from tandem.workspaces.settings import workspace_settings
 
@@ -73,7 +74,6 @@ __all__ = [
     "update_sla_policy",
 ]
 
-PRESENCES = ("online", "away", "offline")
 OPEN = [Status.WAITING_FOR_HUMAN.value, Status.HUMAN.value]
 MAX_NOTE_CHARS = 10_000  # the default message limit; callers pass the configured one
 

@@ -211,10 +211,24 @@ def _user_data(user: User) -> dict[str, object]:
 ONLINE, AWAY, OFFLINE = "online", "away", "offline"
 
 
-def start_session(session: Session, *, user: User, lifetime: timedelta) -> IssuedToken:
-    """Log a user in: a browser-session token, and online unless they had chosen to be away."""
+PRESENCES = (ONLINE, AWAY, OFFLINE)
+
+
+def start_session(
+    session: Session, *, user: User, lifetime: timedelta, presence: str | None = None
+) -> IssuedToken:
+    """Log a user in: a browser-session token, and a presence.
+
+    The presence is the one chosen at login; without a choice the user is online, unless they
+    had chosen to be away. Routing gives chats only to online agents, so someone who logs in to
+    read reports (or an integration) chooses away or offline and gets none.
+    """
+    if presence is not None and presence not in PRESENCES:
+        raise ValidationError(f"presence must be one of {', '.join(PRESENCES)}")
     issued = issue_token(session, user=user, kind=TokenKind.SESSION, lifetime=lifetime)
-    if user.presence != AWAY:
+    if presence is not None:
+        user.presence = presence
+    elif user.presence != AWAY:
         user.presence = ONLINE
     user.last_seen_at = utcnow()
     session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, model_validator
@@ -36,6 +37,13 @@ class LoginIn(BodyIn):
     password: str = Field(max_length=1000)
     totp: str | None = Field(
         None, max_length=12, description="The authenticator code, for users with two-factor on."
+    )
+    presence: Literal["online", "away", "offline"] | None = Field(
+        None,
+        description=(
+            "Presence to start with. Routing gives chats only to online agents. Without it the "
+            "user is online, unless they had chosen away."
+        ),
     )
 
 
@@ -163,7 +171,10 @@ def login(
     session: SessionDep,
     settings: SettingsDep,
 ) -> LoginOut:
-    """Check credentials and start a browser session (HttpOnly cookie); the user is online.
+    """Check credentials and start a browser session (HttpOnly cookie).
+
+    The user is online (routing may give them chats) unless `presence` says otherwise or they
+    had chosen away. An integration should use an API token instead of logging in.
 
     Repeated failures answer 429 with Retry-After (limits per address+email and per email).
     """
@@ -171,7 +182,7 @@ def login(
         request, session, email=body.email, password=body.password, totp_code=body.totp
     )
     issued = service.start_session(
-        session, user=user, lifetime=timedelta(days=settings.session_days)
+        session, user=user, lifetime=timedelta(days=settings.session_days), presence=body.presence
     )
     set_session_cookie(response, issued.token, settings)
     return LoginOut(
