@@ -92,6 +92,7 @@ def test_ai_escalation_stores_a_packet_with_everything_the_ai_knew(
             )
         ]
     assert data["sentiment"]["latest"] == round(triages[-1]["sentiment"], 3)
+    assert data["sentiment"]["label"] == triages[-1]["sentiment_label"]
     assert data["sentiment"]["frustration"] == round(max(t["frustration"] for t in triages), 3)
     assert data["sentiment"]["trend"] in {"worse", "steady", "better"}
 

@@ -340,9 +340,13 @@ def _sentiment(triages: Sequence[dict[str, Any]]) -> dict[str, Any]:
     scores = [float(t["sentiment"]) for t in triages if "sentiment" in t]
     frustration = [float(t["frustration"]) for t in triages if "frustration" in t]
     if not scores:
-        return {"average": None, "latest": None, "trend": None, "frustration": None}
+        return {"label": None, "average": None, "latest": None, "trend": None, "frustration": None}
     trend = scores[-1] - scores[0] if len(scores) > 1 else 0.0
+    labels = [str(t["sentiment_label"]) for t in triages if t.get("sentiment_label")]
     return {
+        # The latest message's label: "frustrated" says more than a polarity of 0.00 (VADER has
+        # no score for "idiots"; the frustration model reads the whole message).
+        "label": labels[-1] if labels else None,
         "average": round(fmean(scores), 3),
         "latest": round(scores[-1], 3),
         # Negative: the customer got more upset as the conversation went on.

@@ -159,7 +159,7 @@ def _sentiment_badge(triage: Mapping[str, Any]) -> tuple[str, str] | None:
     label = triage.get("sentiment_label")
     if not label:
         return None
-    css = {"negative": "bad", "positive": "good"}.get(str(label), "neutral")
+    css = {"negative": "bad", "frustrated": "bad", "positive": "good"}.get(str(label), "neutral")
     return (css, f"sentiment: {label}")
 
 
