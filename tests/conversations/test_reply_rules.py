@@ -188,7 +188,8 @@ def test_a_workspace_may_mask_ibans_and_emails_as_well(
     bad = client.put("/api/v1/privacy", headers=admin, json={"mask": ["shoe_size"]})
     assert bad.status_code == 422
     saved = client.put("/api/v1/privacy", headers=admin, json=body)
-    assert saved.json() == {"mask": ["card_number", "email", "iban"]}
+    # Card numbers and security codes are always masked, whatever the setting says.
+    assert saved.json() == {"mask": ["card_number", "card_security_code", "email", "iban"]}
     conv = open_conversation(client, ws.widget_key)
     client.post(
         f"{WIDGET}/{conv.id}/messages",
@@ -198,3 +199,35 @@ def test_a_workspace_may_mask_ibans_and_emails_as_well(
     stored = _stored_texts(factory, conv.id)[0]
     assert "3704 0044" not in stored and "kim@" not in stored
     assert stored == "Refund to DE•• •••• •••• •••• ••30 00 please, mail k•••@example.com"
+
+
+def test_a_dotted_or_glued_card_and_its_security_code_are_never_stored_or_sent(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    # Found by a newcomer check: dots as separators, or a card glued to a word, went through.
+    ws = make_workspace(factory)
+    conv = open_conversation(client, ws.widget_key)
+    posted = client.post(
+        f"{WIDGET}/{conv.id}/messages",
+        headers=conv.headers,
+        json={"text": "my card 4111.1111.1111.1111 cvv 123, or card5555555555554444"},
+    )
+    assert posted.status_code in (200, 201), posted.text
+    stored = _stored_texts(factory, conv.id)
+    assert stored[0] == "my card ••••.••••.••••.1111 cvv •••, or card••••••••••••4444"
+    assert stored[1].startswith("For your security we hid the card number")
+
+    csrf = login(client, ws.agent_email)
+    for text_ in ("We charged card 4111.1111.1111.1111 today.", "Your CVC is 4321, right?"):
+        blocked = client.post(
+            f"{CONVERSATIONS}/{conv.id}/messages", headers=csrf, json={"text": text_}
+        )
+        assert blocked.status_code == 422, blocked.text
+        assert blocked.json()["error"]["code"] == "compliance_blocked"
+    note = client.post(
+        f"{CONVERSATIONS}/{conv.id}/messages",
+        headers=csrf,
+        json={"text": "Card 4111 1111 1111 1111 exp 12/28 cvv 123", "private": True},
+    )
+    assert note.status_code == 201, note.text
+    assert _stored_texts(factory, conv.id)[-1] == "Card •••• •••• •••• 1111 exp 12/28 cvv •••"

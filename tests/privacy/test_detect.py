@@ -18,6 +18,10 @@ def spans(text: str, thorough: bool = False) -> list[tuple[str, str]]:
     [
         ("card 4111 1111 1111 1111 ok", [("card_number", "4111 1111 1111 1111")]),
         ("card 5500-0000-0000-0004", [("card_number", "5500-0000-0000-0004")]),
+        ("card 4111.1111.1111.1111.", [("card_number", "4111.1111.1111.1111")]),
+        ("card4111111111111111", [("card_number", "4111111111111111")]),
+        ("CVC: 4321 thanks", [("card_security_code", "4321")]),
+        ("Kartenprüfnummer 987", [("card_security_code", "987")]),
         ("IBAN DE89 3704 0044 0532 0130 00 thanks", [("iban", "DE89 3704 0044 0532 0130 00")]),
         ("GB82WEST12345698765432", [("iban", "GB82WEST12345698765432")]),
         ("me@example.com", [("email", "me@example.com")]),
@@ -40,6 +44,8 @@ def test_fast_mode_finds_structured_data(text: str, expected: list[tuple[str, st
         "version 1.2.3 at 10:30:15",
         "order 1234-5678 for $12.50 on 2026-11-23",
         "999.1.1.1",
+        "the security code 123456 from the SMS",  # a one-time code, not a card's 3-4 digits
+        "delivered on 12.05.2024 at 14.30, total 1.234.567,89",
     ],
 )
 def test_fast_mode_rejects_lookalikes(text: str) -> None:

@@ -93,6 +93,7 @@ def test_the_maskable_kinds_are_the_ones_detection_knows() -> None:
         == MASKABLE
         == {
             detect.CARD_NUMBER,
+            detect.CARD_CODE,
             detect.IBAN,
             detect.BANK_ACCOUNT,
             detect.EMAIL,

@@ -34,7 +34,7 @@ from tandem.db.session import one_or_not_found
 from tandem.events.service import record
 from tandem.jobs.service import enqueue
 from tandem.live import notify_conversation
-from tandem.privacy.detect import CARD_NUMBER
+from tandem.privacy.detect import CARD_CODE, CARD_NUMBER
 from tandem.privacy.mask import card_notice, mask_text, masked_kinds
 from tandem.users.models import Role, User
 from tandem.workspaces.models import Workspace
@@ -244,7 +244,7 @@ def post_message(
     session.add(message)
     session.flush()
     if author is Author.CUSTOMER:
-        if CARD_NUMBER in masked.kinds:
+        if not {CARD_NUMBER, CARD_CODE}.isdisjoint(masked.kinds):
             _tell_customer_card_was_hidden(session, conversation, text)
         enqueue(
             session,

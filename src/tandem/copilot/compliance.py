@@ -14,6 +14,7 @@ from typing import Any, Literal
 from tandem.core.errors import ValidationError
 from tandem.privacy.detect import (
     BANK_ACCOUNT,
+    CARD_CODE,
     CARD_NUMBER,
     IBAN,
     digit_runs,
@@ -234,6 +235,7 @@ _PAYMENT_MESSAGES = {
     "the last 4 digits only.",
     BANK_ACCOUNT: "Remove the bank account number ending in {last4}: never write full account "
     "numbers; refer to the last 4 digits only.",
+    CARD_CODE: "Remove the card security code: never write or ask for it.",
 }
 
 

@@ -76,14 +76,24 @@ IBAN_LENGTHS: dict[str, int] = {
     "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
 }  # fmt: skip
 BANK_ACCOUNT = "bank_account_number"
-PAYMENT_KINDS = frozenset({CARD_NUMBER, IBAN, BANK_ACCOUNT})
+# The 3-4 digits printed on a card (CVV, CVC, CID): PCI DSS forbids storing them at all.
+CARD_CODE = "card_security_code"
+PAYMENT_KINDS = frozenset({CARD_NUMBER, IBAN, BANK_ACCOUNT, CARD_CODE})
 
 _BANK_CONTEXT = re.compile(
     r"(?:bank\s*account|account\s*(?:number|no\.?|nr\.?|#)|acct\.?|routing(?:\s*number)?|"
     r"sort\s*code|bsb|aba|kontonummer|konto|numéro\s*de\s*compte|cuenta|clabe)\W{0,5}$",
     re.IGNORECASE,
 )
-_DIGIT_RUN = re.compile(r"(?<![\w])\d+(?:[ \u00a0\-]\d+)*(?![\w])")
+# Digits joined by spaces, no-break spaces, dashes or dots ("4111.1111.1111.1111"); a run may
+# touch letters ("card4111111111111111"): only a neighbouring digit would make it a longer number.
+_DIGIT_RUN = re.compile(r"(?<!\d)\d+(?:[ \u00a0\-.]\d+)*(?!\d)")
+_CARD_CODE = re.compile(
+    r"\b(?:cvv2?|cvc2?|cvn|cid|csc|security\s+code|card\s+code|c[oó]digo\s+de\s+seguridad|"
+    r"(?:karten)?pr[uü]fnummer|sicherheitscode|cryptogramme(?:\s+visuel)?)\b"
+    r"[^\d\n]{0,12}(\d{3,4})(?!\d)",
+    re.IGNORECASE,
+)
 _DIGITS = re.compile(r"\d+")
 _IBAN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){11,32}")
 
@@ -156,11 +166,14 @@ def find_payment_data(text: str, references: Sequence[tuple[int, int]] = ()) -> 
     """Return the IBANs, card numbers and bank account numbers in a text, in text order.
 
     A card is 13-19 digits passing Luhn in a known network's range, written with any separators
-    (spaces, no-break spaces, dashes); a number that starts inside one of `references` (an order
+    (spaces, no-break spaces, dashes, dots); a card security code is the 3-4 digits after "CVV",
+    "CVC", "security code" and the like; a number that starts inside one of `references` (an order
     or tracking number the caller found) is not a card. A bank account number is 6-34 digits
     right after words such as "account number", "sort code", "IBAN"-less "Konto".
     """
     found = list(_ibans(text))
+    codes = _CARD_CODE.finditer(text)
+    found.extend(PaymentNumber(CARD_CODE, m.start(1), m.end(1), m.group(1)) for m in codes)
     taken = [(p.start, p.end) for p in found]
     for start, end, groups in _digit_runs(text):
         if any(s < end and start < e for s, e in taken):

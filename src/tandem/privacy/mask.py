@@ -1,8 +1,9 @@
 """Mask payment and personal data before a text is stored: the only form that ever reaches disk.
 
 Card numbers are always masked (PCI DSS: a stored PAN shows at most the first 6 and last 4
-digits; we keep the last 4). A workspace may mask more kinds (IBANs, bank account numbers,
-email addresses, phone numbers) with its `privacy.mask` setting.
+digits; we keep the last 4), and so are card security codes (never stored, not even in part).
+A workspace may mask more kinds (IBANs, bank account numbers, email addresses, phone numbers)
+with its `privacy.mask` setting.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import get_args
 
 from tandem.privacy.detect import (
     BANK_ACCOUNT,
+    CARD_CODE,
     CARD_NUMBER,
     EMAIL,
     EMAIL_RE,
@@ -26,7 +28,7 @@ from tandem.privacy.detect import (
 from tandem.triage.signals.entities import extract_entities
 from tandem.workspaces.settings import MaskKind
 
-ALWAYS_MASKED = frozenset({CARD_NUMBER})
+ALWAYS_MASKED = frozenset({CARD_NUMBER, CARD_CODE})
 MASKABLE = frozenset(get_args(MaskKind))
 MASK_CHAR = "•"
 _REFERENCE_KINDS = frozenset({"order_number", "tracking_number"})
@@ -81,6 +83,8 @@ def _mask(kind: str, raw: str) -> str:
     if kind == EMAIL:
         local, _, domain = raw.partition("@")
         return f"{local[:1]}{MASK_CHAR * 3}@{domain}"
+    if kind == CARD_CODE:
+        return MASK_CHAR * len(raw)  # never any of it
     keep = 4 if kind in (CARD_NUMBER, IBAN, BANK_ACCOUNT) else 2
     lead = 2 if kind == IBAN else 0  # the country code says which bank system, not whose account
     alnum = [i for i, ch in enumerate(raw) if ch.isalnum()]

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LanguageFallback = Literal["escalate", "default_language"]
-MaskKind = Literal["card_number", "iban", "bank_account_number", "email", "phone"]
+MaskKind = Literal[
+    "card_number", "card_security_code", "iban", "bank_account_number", "email", "phone"
+]
 
 # The share of AI answers that must be right; the answer threshold is derived from it at training.
 DEFAULT_PRECISION_TARGET = 0.95
