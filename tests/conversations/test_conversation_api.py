@@ -85,3 +85,21 @@ def test_bad_requests_are_4xx(client: TestClient, factory: sessionmaker[Session]
     )
     assert client.get("/healthz").json()["status"] == "ok"
     assert client.get("/api/v1/nope").status_code == 404
+
+
+def test_a_time_without_a_zone_is_read_as_utc_not_a_500(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    # Found by a newcomer check: updated_before=2026-12-07T00:00:00 answered 500.
+    ws = make_workspace(factory)
+    conv = open_conversation(client, ws.widget_key)
+    login(client, ws.agent_email)
+    for value in ("2000-01-01T00:00:00", "2000-01-01"):
+        old = client.get(CONVERSATIONS, params={"updated_before": value})
+        assert old.status_code == 200, old.text
+        assert old.json() == []
+    for value in ("9999-12-31T23:59:59", "9999-12-31T23:59:59+02:00"):
+        later = client.get(CONVERSATIONS, params={"updated_before": value})
+        assert [c["id"] for c in later.json()] == [conv.id]
+    bad = client.get(CONVERSATIONS, params={"updated_before": "yesterday"})
+    assert bad.status_code == 422 and "updated_before" in bad.text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -19,7 +18,7 @@ from tandem.conversations.schemas import (
 from tandem.conversations.service import Author
 from tandem.conversations.state import Action, Status
 from tandem.core.errors import ConflictError, ValidationError
-from tandem.core.schemas import BodyIn
+from tandem.core.schemas import BodyIn, UtcDatetime
 from tandem.handoff import service as handoff
 from tandem.learning import service as learning
 from tandem.live.sse import conversation_stream, last_event_id, message_loader
@@ -75,7 +74,7 @@ def list_conversations(
     status: Annotated[list[Status] | None, Query()] = None,
     mine: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    updated_before: datetime | None = None,
+    updated_before: UtcDatetime | None = None,
 ) -> list[ConversationSummary]:
     """List the workspace's conversations, most recently active first."""
     rows = service.list_conversations(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -22,6 +23,15 @@ def row_values(row: object, names: Iterable[str], values: Mapping[str, Any]) -> 
 def value_from_row(cls: type[D], row: object, **values: Any) -> D:
     """Build a dataclass from a stored row, as RowOut.from_row builds a response."""
     return cls(**row_values(row, (field.name for field in fields(cls)), values))
+
+
+def _assume_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# A time an API caller sends (body or query): without a zone ("2026-12-07T00:00:00", or a bare
+# date) it is read as UTC. Stored times are always zone-aware, so a naive one cannot reach a query.
+UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
 
 
 class BodyIn(BaseModel):

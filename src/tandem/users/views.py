@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
@@ -19,7 +19,7 @@ from tandem.api.deps import (
 )
 from tandem.api.login_limit import authenticate_limited
 from tandem.core.errors import ConflictError, NotFoundError
-from tandem.core.schemas import BodyIn, RowOut
+from tandem.core.schemas import BodyIn, RowOut, UtcDatetime
 from tandem.core.security import csrf_token_for
 from tandem.db.base import utcnow
 from tandem.db.session import scope_session
@@ -81,7 +81,9 @@ class TokenIn(BodyIn):
     scope: TokenScope = Field(
         TokenScope.FULL, description="full: what its user may do; read: only GET and HEAD."
     )
-    expires_at: datetime | None = Field(None, description="When it stops working (UTC if naive).")
+    expires_at: UtcDatetime | None = Field(
+        None, description="When it stops working (UTC if naive)."
+    )
     expires_in_days: int | None = Field(None, ge=1, le=3650, description="Or: lifetime in days.")
 
     @model_validator(mode="after")
@@ -215,8 +217,6 @@ def me(principal: CurrentPrincipal, settings: SettingsDep) -> LoginOut:
 def create_token(body: TokenIn, principal: CurrentPrincipal, session: SessionDep) -> TokenOut:
     """Create an API token for integrations, acting as the caller (read-only or full)."""
     expires_at = body.expires_at
-    if expires_at is not None and expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=UTC)
     issued = service.issue_token(
         session,
         user=principal.user,
