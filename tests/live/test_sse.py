@@ -122,3 +122,5 @@ def test_team_stream_sends_status_only_on_real_changes(
     assert kinds == ["message", "status"]  # the reply, and the takeover it caused
     status = next(data for kind, data, _ in seen if kind == "status")
     assert status["status"] == "human" and status["state"] != state
+    # The token is opaque: the widget's stream carries it to customers, so no ids in it.
+    assert login["user"]["id"] not in str(status["state"]) and ":" not in str(status["state"])

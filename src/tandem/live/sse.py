@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -73,8 +74,13 @@ def conversation_stream(
 
 
 def ownership_state(conversation: Conversation) -> str:
-    """Return an opaque token that changes whenever status, assignee or queue changes."""
-    return f"{conversation.status}:{conversation.assignee_id or '-'}:{conversation.queue_id or '-'}"
+    """Return an opaque token that changes whenever status, assignee or queue changes.
+
+    A digest, not the ids: the widget's stream carries it to customers, who must not learn the
+    agent's user id or the queue's.
+    """
+    raw = f"{conversation.status}:{conversation.assignee_id or '-'}:{conversation.queue_id or '-'}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def message_loader(
