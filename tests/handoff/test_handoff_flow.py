@@ -197,6 +197,29 @@ def test_outside_business_hours_the_customer_is_told_when_people_are_back(
     assert packet.data["open_now"] is False and packet.data["next_open_at"]
 
 
+def test_after_hours_an_online_agent_who_takes_it_is_not_called_away(
+    client: TestClient, factory: sessionmaker[Session], shop: MadeWorkspace
+) -> None:
+    # Found by a newcomer check: assigned to an online agent, yet told "our team is away".
+    now = datetime.now(UTC)
+    closed_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(now.weekday() + 3) % 7]
+    with transaction(factory, shop.id) as session:
+        workspace = session.get(Workspace, shop.id)
+        assert workspace is not None
+        workspace.settings = {
+            **(workspace.settings or {}),
+            "routing": {
+                "business_hours": {"timezone": "UTC", "days": {closed_day: [["09:00", "17:00"]]}}
+            },
+        }
+    login(client, shop.agent_email)  # online: routing may give them the conversation
+    conv = open_conversation(client, shop.widget_key)
+    state = say(client, factory, conv, "I want to talk to a real person please")
+    assert state["status"] == "human"  # assigned
+    notice = state["messages"][-1]["text"]
+    assert "away right now" not in notice and "A person will reply here" in notice
+
+
 def test_packets_are_invisible_to_other_workspaces(
     client: TestClient, factory: sessionmaker[Session], shop: MadeWorkspace
 ) -> None:

@@ -180,6 +180,21 @@ def test_closed_desk_starts_the_clock_at_opening_and_has_no_estimate(
     assert row.resolution_due_at == datetime(2024, 5, 7, 17, 0, tzinfo=UTC)
 
 
+def test_an_online_agent_after_hours_takes_it_with_an_expected_wait(
+    factory: sessionmaker[Session],
+) -> None:
+    # Found by a newcomer check: auto-assigned to Ada at 18:22, yet told "our team is away".
+    ws = make_workspace(factory)
+    agent = add_agent(factory, ws.id)
+    hours = {"timezone": "UTC", "days": {"mon": [["09:00", "17:00"]]}}
+    with transaction(factory, workspace_id=ws.id) as session:
+        service.update_routing_settings(session, workspace_id=ws.id, business_hours=hours)
+    evening = datetime(2024, 5, 6, 20, 0, tzinfo=UTC)
+    _, outcome = escalate_and_route(factory, ws.id, now=evening)
+    assert outcome.assignee_id == agent and not outcome.open_now
+    assert outcome.staffed and outcome.expected_wait_minutes is not None
+
+
 def test_auto_assign_off_leaves_it_waiting(factory: sessionmaker[Session]) -> None:
     ws = make_workspace(factory)
     add_agent(factory, ws.id)

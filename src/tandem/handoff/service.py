@@ -163,8 +163,8 @@ def escalate(
     session.add(packet)
     notice = compose_handoff(
         language=language,
-        wait_minutes=outcome.expected_wait_minutes if outcome.open_now else None,
-        back_at=None if outcome.open_now else _when(outcome.next_open_at),
+        wait_minutes=outcome.expected_wait_minutes if outcome.staffed else None,
+        back_at=None if outcome.staffed else _when(outcome.next_open_at),
     )
     conversations.post_message(
         session,

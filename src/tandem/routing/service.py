@@ -87,8 +87,13 @@ class RoutingOutcome:
     priority: int
     assignee_id: str | None
     expected_wait_minutes: int | None
-    open_now: bool
+    open_now: bool  # within business hours
     next_open_at: datetime | None  # None while open (or if the schedule never opens)
+
+    @property
+    def staffed(self) -> bool:
+        """Whether a person can answer now: within business hours, or an online agent took it."""
+        return self.open_now or self.assignee_id is not None
 
 
 def queue_spec(queue: Queue) -> QueueSpec:
@@ -213,7 +218,8 @@ def _outcome(
 ) -> RoutingOutcome:
     open_now = hours.is_open(settings.business_hours, now)
     wait = None
-    if queue is not None and open_now:
+    # An agent who is online after hours and was given the conversation answers it now.
+    if queue is not None and (open_now or assignee is not None):
         ahead = 0 if assignee else team.waiting_ahead(session, conversation)
         wait = team.expected_wait(
             session,
