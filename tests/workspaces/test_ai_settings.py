@@ -21,6 +21,10 @@ def test_the_assistant_is_named_after_the_store_not_the_product() -> None:
     assert (
         persona({"store": {"name": "Northwind Threads"}}, "demo") == "Northwind Threads assistant"
     )
+    # The default name is said in the notice's language: no notice mixes languages.
+    assert plain.notice("es").startswith("Soy el asistente de Acme Shoes,")
+    assert plain.notice("de").startswith("Ich bin der Assistent von Acme Shoes,")
+    assert plain.notice("fr").startswith("Je suis l'assistant de Acme Shoes,")
     named = read_ai_settings(read_settings({"assistant_name": "Nora"}), workspace_name="demo")
     assert named.assistant_name == "Nora" and named.notice("es").startswith("Soy Nora")
 
@@ -32,7 +36,7 @@ def test_notice_overrides_and_language_rules_are_validated(
         read_settings({"ai_notice": {"de": "Ich bin {name}."}, "languages": ["en", "de"]}),
         workspace_name="Shop",
     )
-    assert settings.notice("de") == "Ich bin Shop assistant."
+    assert settings.notice("de") == "Ich bin der Assistent von Shop."
     assert settings.notice("xx") == settings.notice("en")  # unknown language: default language
     with factory.begin() as session:
         workspace = create_workspace(session, name="shop", settings={"languages": ["en", "de"]})

@@ -48,6 +48,15 @@ DEFAULT_NOTICES: dict[str, str] = {
     "Écrivez « parler à un humain » à tout moment.",
 }
 
+# The default name, "<store> assistant", said in each notice language (a notice never mixes
+# languages: "Soy Northwind Threads assistant" did).
+DEFAULT_NAMES: dict[str, str] = {
+    "en": "{store} assistant",
+    "es": "el asistente de {store}",
+    "de": "der Assistent von {store}",
+    "fr": "l'assistant de {store}",
+}
+
 
 @dataclass(frozen=True)
 class AiSettings:
@@ -60,6 +69,8 @@ class AiSettings:
     precision_target: float = DEFAULT_PRECISION_TARGET
     retrain_after_examples: int | None = None
     retrain_nightly: bool = False
+    # The default name per language; empty when the workspace named its assistant.
+    names: Mapping[str, str] = field(default_factory=dict)
 
     def notice(self, language: str | None) -> str:
         """Return the AI notice in a language (the default language's when none is known)."""
@@ -67,7 +78,7 @@ class AiSettings:
         if lang not in NOTICE_LANGUAGES:
             lang = "en"
         template = self.notices.get(lang) or DEFAULT_NOTICES[lang]
-        return template.replace("{name}", self.assistant_name)
+        return template.replace("{name}", self.names.get(lang, self.assistant_name))
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as the API shows them."""
@@ -94,8 +105,17 @@ def read_ai_settings(settings: WorkspaceSettings, *, workspace_name: str) -> AiS
     # store "Northwind Threads"), else the workspace's.
     if settings.store is not None and settings.store.name and settings.store.name.strip():
         workspace_name = settings.store.name
+    store = workspace_name.strip()
+    names = (
+        {}
+        if settings.assistant_name
+        else {
+            lang: DEFAULT_NAMES[lang].format(store=store)[:MAX_NAME_CHARS] for lang in DEFAULT_NAMES
+        }
+    )
     return AiSettings(
         assistant_name=settings.assistant_name or default_assistant_name(workspace_name),
+        names=names,
         notices=dict(settings.ai_notice),
         language_fallback=settings.language_fallback,
         default_language=settings.answer_language,
