@@ -76,6 +76,9 @@ def test_bad_requests_are_4xx(client: TestClient, factory: sessionmaker[Session]
     )
     assert client.get(CONVERSATIONS, params={"status": "bogus"}).status_code == 422
     assert client.get(CONVERSATIONS, params={"limit": 0}).status_code == 422
+    # An empty user id is a mistake, not "claim it yourself" (that is omitting the field).
+    empty = client.post(f"{CONVERSATIONS}/{conv.id}/assign", headers=csrf, json={"user_id": ""})
+    assert empty.status_code == 422 and "user_id" in empty.text
     assert client.get(f"{CONVERSATIONS}/does-not-exist").status_code == 404
     assert (
         client.post(

@@ -56,7 +56,7 @@ class StatusIn(BodyIn):
 class AssignIn(BodyIn):
     """Who takes the conversation; omit user_id to claim it yourself."""
 
-    user_id: str | None = None
+    user_id: str | None = Field(None, min_length=1, max_length=64)
 
 
 def _detail(session: Any, conversation: Any) -> ConversationDetail:
