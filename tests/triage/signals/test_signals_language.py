@@ -88,3 +88,23 @@ def test_a_mark_does_not_override_a_sure_answer_or_the_allowed_languages() -> No
     long_english = "I was greeted with ¡Hola! on your homepage but I cannot find my order anywhere"
     assert detect_language(long_english)[0] == "en"
     assert detect_language("¿Aceptan PayPal?", allowed=["en", "fr"])[0] != "es"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("mon code promo est invalide", "fr"),  # py3langid alone: Latin at 0.28
+        ("wo ist mein paket", "de"),
+        ("quiero devolver mi chaqueta", "es"),
+    ],
+)
+def test_two_function_words_of_one_language_settle_a_short_message(text: str, code: str) -> None:
+    lang, confidence = detect_language(text)
+    assert (lang, confidence >= 0.6) == (code, True)
+
+
+@pytest.mark.parametrize("text", ["I paid 50 EST on mon", "gift voucher?", "code promo invalide"])
+def test_mixed_or_missing_function_words_settle_nothing(text: str) -> None:
+    # "est" and "mon" are French function words, "i" an English one: no single language.
+    _, confidence = detect_language(text)
+    assert confidence < 0.6
