@@ -101,7 +101,8 @@ def test_tokens_open_only_their_own_conversation(
         (b'{"text": "hi"', "application/json", 400, "not valid JSON"),
         (b"not json at all", "application/json", 400, "not valid JSON"),
         (b'{"text": "caf\xe9"}', "application/json", 400, "JSON"),
-        (b"[]", "application/json", 422, "body"),
+        (b"[]", "application/json", 422, "must be a JSON object"),
+        (b'{"text": "hi"}', "text/plain", 422, "Content-Type: application/json"),
         (b'{"text": "a\\u0000b"}', "application/json", 422, "NUL"),
     ],
 )
@@ -122,6 +123,9 @@ def test_malformed_messages_get_readable_4xx(
     )
     assert response.status_code == status, response.text
     assert fragment in response.json()["error"]["message"]
+    assert response.json()["error"]["code"] == "invalid"
+    # A parse error points at a character, not at a field named after its offset.
+    assert all(not d["field"].isdigit() for d in response.json()["error"].get("details", []))
     with factory() as session:
         assert session.scalars(select(Message)).all() == []
 

@@ -24,16 +24,27 @@ def error_body(code: str, message: str, details: object | None = None) -> dict[s
     return body
 
 
+_NOT_AN_OBJECT = frozenset({"dict_type", "model_attributes_type"})
+
+
 def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, object]]]:
     details = []
     messages = []
     for err in exc.errors():
         location = ".".join(str(part) for part in err.get("loc", ()) if part != "body")
+        problem = err.get("msg")
         if err.get("type") == "json_invalid":
-            messages.append("request body is not valid JSON")
+            # The location is the character where parsing failed, not a field.
+            position, location = location, ""
+            reason = (err.get("ctx") or {}).get("error")
+            problem = f"request body is not valid JSON ({reason} at character {position})"
+            messages.append(problem)
+        elif not location and err.get("type") in _NOT_AN_OBJECT:
+            problem = "the body must be a JSON object; send it with Content-Type: application/json"
+            messages.append(f"body: {problem}")
         else:
-            messages.append(f"{location or 'body'}: {err.get('msg')}")
-        details.append({"field": location, "problem": err.get("msg"), "type": err.get("type")})
+            messages.append(f"{location or 'body'}: {problem}")
+        details.append({"field": location, "problem": problem, "type": err.get("type")})
     return "; ".join(messages) or "invalid request", details
 
 
@@ -69,7 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = str(exc.detail)
         if message == FASTAPI_BODY_PARSE_ERROR:
             # FastAPI says this when the body is not decodable (e.g. not UTF-8); say what to fix.
-            message = "request body is not valid UTF-8 JSON"
+            code, message = "invalid", "request body is not valid UTF-8 JSON"
         return JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=exc.headers
         )
