@@ -171,7 +171,9 @@ def test_api_login_can_start_away_so_routing_gives_no_chats(
 ) -> None:
     ws = make_workspace(factory)
     body = {"email": ws.agent_email, "password": PASSWORD, "presence": "away"}
-    assert client.post("/api/v1/auth/login", json=body).status_code == 200
+    logged_in = client.post("/api/v1/auth/login", json=body)
+    assert logged_in.status_code == 200 and logged_in.json()["user"]["presence"] == "away"
+    assert client.get("/api/v1/me").json()["user"]["presence"] == "away"
     with factory() as session:
         assert session.scalars(select(User.presence).where(User.email == ws.agent_email)).one() == (
             "away"

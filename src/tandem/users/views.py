@@ -56,6 +56,9 @@ class UserOut(RowOut):
     name: str
     role: str
     is_active: bool
+    presence: str = Field(
+        description="online, away or offline; routing gives chats only to online."
+    )
     two_factor: bool = False
 
     @classmethod
