@@ -231,3 +231,22 @@ def test_a_dotted_or_glued_card_and_its_security_code_are_never_stored_or_sent(
     )
     assert note.status_code == 201, note.text
     assert _stored_texts(factory, conv.id)[-1] == "Card •••• •••• •••• 1111 exp 12/28 cvv •••"
+
+
+def test_a_bare_card_gets_the_notice_in_english_and_names_no_language(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    # Found by a newcomer check: "card5555555555554444" got the notice in French and the
+    # conversation was recorded as Welsh.
+    ws = make_workspace(factory)
+    conv = open_conversation(client, ws.widget_key)
+    client.post(
+        f"{WIDGET}/{conv.id}/messages", headers=conv.headers, json={"text": "card5555555555554444"}
+    )
+    stored = _stored_texts(factory, conv.id)
+    assert stored[1].startswith("For your security we hid the card number")
+    with factory() as session:
+        language = session.execute(
+            text("SELECT language FROM conversations WHERE id = :c"), {"c": conv.id}
+        ).scalar_one()
+    assert language is None

@@ -330,7 +330,7 @@ def _codes(flags: list[dict[str, Any]]) -> str:
 def _tell_customer_card_was_hidden(
     session: Session, conversation: Conversation, masked_text: str
 ) -> None:
-    language, notice = card_notice(masked_text)
+    language, notice = card_notice(masked_text, known=conversation.language)
     post_message(
         session,
         conversation,

@@ -106,10 +106,21 @@ CARD_NOTICE = {
 }
 
 
-def card_notice(text: str) -> tuple[str, str]:
-    """Return (language, notice) telling a customer not to send card data, in their language."""
+# Among the notice languages only, the bar the front line uses for a narrowed guess.
+_NOTICE_LANGUAGE_TRUST = 0.9
+
+
+def card_notice(text: str, known: str | None = None) -> tuple[str, str]:
+    """Return (language, notice) telling a customer not to send card data, in their language.
+
+    The message's language when it is clear; else `known` (the conversation's); else English.
+    A masked card says little: "card••••••••••••4444" alone was once told off in French.
+    """
     from tandem.triage.signals.language import detect_language
 
-    language, _ = detect_language(text, allowed=sorted(CARD_NOTICE))
-    language = language if language in CARD_NOTICE else "en"
+    detected, confidence = detect_language(text, allowed=sorted(CARD_NOTICE))
+    if detected is not None and confidence >= _NOTICE_LANGUAGE_TRUST:
+        language = detected
+    else:
+        language = known if known is not None and known in CARD_NOTICE else "en"
     return language, CARD_NOTICE[language]

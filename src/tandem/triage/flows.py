@@ -309,8 +309,10 @@ def process_customer_message(session: Session, payload: dict[str, Any]) -> None:
     masked = message.meta.get("masked") or []
     triage["personal_data"] = sorted(set(triage.get("personal_data") or []) | set(masked))
     message.meta = {**message.meta, "triage": triage, "related_articles": plan.related}
-    if result.language and not conversation.language:
-        conversation.language = result.language
+    # Only a language the front line trusts names the conversation's ("card••••4444" is no Welsh).
+    language = result.signals().language
+    if language and not conversation.language:
+        conversation.language = language
     if conversation.status_enum is not Status.AI:
         # A human owns it (or it is waiting for one): triage informs the agent; the AI stays
         # silent, but what it would have done is kept (the co-pilot asks: "hand back?").
