@@ -200,6 +200,9 @@ def test_ai_settings(web: TestClient, factory: sessionmaker[Session]) -> None:
     page = web.get("/console/admin/ai")
     assert page.status_code == 200 and "return_policy" in page.text
     assert 'value="95.0"' in page.text  # the default precision target
+    # The placeholders show what customers get when the fields stay empty, in each language.
+    assert "Soy el asistente de" in page.text and "Ich bin der Assistent von" in page.text
+    assert " assistant, un asistente" not in page.text  # no English name inside Spanish
 
     off = web.post(f"/console/admin/ai/answers/{answer_id}", data={}, headers=headers)
     assert off.status_code == 200 and "Only humans answer" in off.text

@@ -22,6 +22,7 @@ def test_the_assistant_is_named_after_the_store_not_the_product() -> None:
         persona({"store": {"name": "Northwind Threads"}}, "demo") == "Northwind Threads assistant"
     )
     # The default name is said in the notice's language: no notice mixes languages.
+    assert plain.notice("en").startswith("I'm the Acme Shoes assistant,")
     assert plain.notice("es").startswith("Soy el asistente de Acme Shoes,")
     assert plain.notice("de").startswith("Ich bin der Assistent von Acme Shoes,")
     assert plain.notice("fr").startswith("Je suis l'assistant de Acme Shoes,")

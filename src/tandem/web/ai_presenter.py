@@ -6,7 +6,7 @@ Read-only: every change goes through tandem.triage.training or tandem.workspaces
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,10 +15,9 @@ from tandem.core.schemas import value_from_row
 from tandem.triage import training
 from tandem.triage.models import ModelVersion, TrainingRun
 from tandem.workspaces.ai_settings import (
-    DEFAULT_NOTICES,
     FALLBACKS,
     NOTICE_LANGUAGES,
-    default_assistant_name,
+    read_ai_settings,
     workspace_ai_settings,
 )
 from tandem.workspaces.models import Workspace
@@ -189,15 +188,17 @@ def persona_context(workspace: Workspace) -> dict[str, Any]:
     """Return the persona form: name, notice per language, language rules."""
     current = workspace_ai_settings(workspace)
     stored = workspace_settings(workspace)
+    # What customers get with the fields left empty: the store's name, said in each language.
+    unnamed = read_ai_settings(
+        stored.model_copy(update={"assistant_name": None}), workspace_name=workspace.name
+    )
+    unwritten = replace(current, notices={})
     return {
         "persona": current,
         "name_override": stored.assistant_name or "",
-        "default_name": default_assistant_name(workspace.name),
+        "default_name": unnamed.assistant_name,
         "notice_languages": NOTICE_LANGUAGES,
-        "default_notices": {
-            lang: DEFAULT_NOTICES[lang].replace("{name}", current.assistant_name)
-            for lang in NOTICE_LANGUAGES
-        },
+        "default_notices": {lang: unwritten.notice(lang) for lang in NOTICE_LANGUAGES},
         "fallbacks": [(value, FALLBACK_LABELS[value]) for value in FALLBACKS],
         "languages": list(stored.languages),
     }

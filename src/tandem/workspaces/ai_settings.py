@@ -51,7 +51,7 @@ DEFAULT_NOTICES: dict[str, str] = {
 # The default name, "<store> assistant", said in each notice language (a notice never mixes
 # languages: "Soy Northwind Threads assistant" did).
 DEFAULT_NAMES: dict[str, str] = {
-    "en": "{store} assistant",
+    "en": "the {store} assistant",
     "es": "el asistente de {store}",
     "de": "der Assistent von {store}",
     "fr": "l'assistant de {store}",
