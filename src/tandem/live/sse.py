@@ -77,9 +77,13 @@ def ownership_state(conversation: Conversation) -> str:
     """Return an opaque token that changes whenever status, assignee or queue changes.
 
     A digest, not the ids: the widget's stream carries it to customers, who must not learn the
-    agent's user id or the queue's.
+    agent's user id or the queue's. The conversation id is in it, so two conversations with the
+    same agent do not share a token.
     """
-    raw = f"{conversation.status}:{conversation.assignee_id or '-'}:{conversation.queue_id or '-'}"
+    raw = (
+        f"{conversation.id}:{conversation.status}:{conversation.assignee_id or '-'}:"
+        f"{conversation.queue_id or '-'}"
+    )
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
