@@ -40,7 +40,9 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
             problem = f"request body is not valid JSON ({reason} at character {position})"
             messages.append(problem)
         elif not location and err.get("type") in _NOT_AN_OBJECT:
-            problem = "the body must be a JSON object; send it with Content-Type: application/json"
+            problem = (
+                "the body must be a JSON object ({...}), sent with Content-Type: application/json"
+            )
             messages.append(f"body: {problem}")
         else:
             messages.append(f"{location or 'body'}: {problem}")
