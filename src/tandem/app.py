@@ -43,6 +43,7 @@ from tandem.triage.views import router as ai_router
 from tandem.users.views import router as users_router
 from tandem.web import mount_static
 from tandem.web import router as console_router
+from tandem.web.auth import console_error_page
 from tandem.widget.page import router as widget_page_router
 from tandem.widget.views import router as widget_router
 
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.state.worker = worker
     app.state.training_worker = training_worker
     app.state.login_limiter = LoginLimiter.from_settings(settings)
-    install_error_handlers(app)
+    install_error_handlers(app, page_for=console_error_page)
     # Innermost (added first): its 400s still get CORS headers and the body-size cap.
     app.add_middleware(RejectInvalidText)
     # The widget is embedded on customers' own sites, so its API is called cross-origin.

@@ -297,3 +297,19 @@ def test_the_login_form_lets_an_agent_start_away(
     with factory() as session:
         me = session.scalars(select(User).where(User.email == ws.agent_email)).one()
         assert me.presence == "away"  # logged in, but routing gives no chats
+
+
+def test_a_mistyped_console_address_gets_a_page_not_json(
+    web: TestClient, factory: sessionmaker[Session]
+) -> None:
+    ws = make_workspace(factory)
+    before = web.get("/console/nope", headers={"Accept": "text/html"})
+    assert before.status_code == 404 and "There is no page at this address." in before.text
+    console_login(web, ws.agent_email)
+    page = web.get("/console/conversations/nope", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "There is no page at this address." in page.text
+    # The team API keeps its JSON errors, whatever the client accepts.
+    api = web.get("/api/v1/nope", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"

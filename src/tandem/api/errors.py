@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,8 +51,12 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
     return "; ".join(messages) or "invalid request", details
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers on an app."""
+# (request, status, message) -> a page for a browser, or None for the JSON error.
+PageForError = Callable[[Request, int, str], Response | None]
+
+
+def install_error_handlers(app: FastAPI, page_for: PageForError | None = None) -> None:
+    """Register the handlers on an app; `page_for` may answer a browser with a page instead."""
 
     @app.exception_handler(TandemError)
     async def _tandem_error(_request: Request, exc: TandemError) -> JSONResponse:
@@ -75,11 +80,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid", message, details), status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             exc.status_code, "error"
         )
         message = str(exc.detail)
+        page = page_for(request, exc.status_code, message) if page_for is not None else None
+        if page is not None:
+            return page
         if message == FASTAPI_BODY_PARSE_ERROR:
             # FastAPI says this when the body is not decodable (e.g. not UTF-8); say what to fix.
             code, message = "invalid", "request body is not valid UTF-8 JSON"

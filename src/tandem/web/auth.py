@@ -68,6 +68,20 @@ def error_response(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
+def console_error_page(request: Request, status: int, message: str) -> Response | None:
+    """Return a page for an HTTP error on a console URL a browser asked for, else None.
+
+    A mistyped console address ("/console/conversations/…") showed raw JSON.
+    """
+    path = request.url.path
+    if not (path == HOME_PATH or path.startswith(HOME_PATH + "/")):
+        return None
+    if is_htmx(request) or "text/html" in request.headers.get("accept", ""):
+        readable = "There is no page at this address." if status == 404 else message
+        return error_response(request, status, readable)
+    return None
+
+
 class ConsoleRoute(APIRoute):
     """A route whose errors become pages (or htmx toasts) instead of JSON."""
 
