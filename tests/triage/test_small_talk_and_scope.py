@@ -91,7 +91,7 @@ def test_small_talk_gets_small_talk_back_with_the_notice(
     reply = state["messages"][-1]
     assert reply["author"] == "ai" and expected in reply["text"]
     assert reply["text"].count("an AI assistant") == 1
-    assert f"I'm {shop.name} assistant" in reply["text"]  # the default persona: the store's
+    assert f"I'm the {shop.name} assistant" in reply["text"]  # the default persona: the store's
     decision = customer_decisions(factory)[-1]
     assert decision["action"] == "reply"
     assert decision["reasons"] == [f"small_talk_{kind}"]
