@@ -173,10 +173,8 @@ def test_agent_escalation_needs_an_ai_owned_conversation(
     assert [p.trigger for p in packets(factory, conv.id)] == ["agent"]
 
 
-def test_outside_business_hours_the_customer_is_told_when_people_are_back(
-    client: TestClient, factory: sessionmaker[Session], shop: MadeWorkspace
-) -> None:
-    # A schedule with no open day except a single minute: closed practically always.
+def close_the_desk_today(factory: sessionmaker[Session], shop: MadeWorkspace) -> None:
+    """Open the desk on one day only, three days from today: it is closed now."""
     now = datetime.now(UTC)
     closed_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(now.weekday() + 3) % 7]
     with transaction(factory, shop.id) as session:
@@ -188,6 +186,12 @@ def test_outside_business_hours_the_customer_is_told_when_people_are_back(
                 "business_hours": {"timezone": "UTC", "days": {closed_day: [["09:00", "17:00"]]}}
             },
         }
+
+
+def test_outside_business_hours_the_customer_is_told_when_people_are_back(
+    client: TestClient, factory: sessionmaker[Session], shop: MadeWorkspace
+) -> None:
+    close_the_desk_today(factory, shop)
     conv = open_conversation(client, shop.widget_key)
     state = say(client, factory, conv, "I want to talk to a real person please")
     assert state["status"] == "waiting_for_human"
@@ -201,17 +205,7 @@ def test_after_hours_an_online_agent_who_takes_it_is_not_called_away(
     client: TestClient, factory: sessionmaker[Session], shop: MadeWorkspace
 ) -> None:
     # Found by a newcomer check: assigned to an online agent, yet told "our team is away".
-    now = datetime.now(UTC)
-    closed_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(now.weekday() + 3) % 7]
-    with transaction(factory, shop.id) as session:
-        workspace = session.get(Workspace, shop.id)
-        assert workspace is not None
-        workspace.settings = {
-            **(workspace.settings or {}),
-            "routing": {
-                "business_hours": {"timezone": "UTC", "days": {closed_day: [["09:00", "17:00"]]}}
-            },
-        }
+    close_the_desk_today(factory, shop)
     login(client, shop.agent_email)  # online: routing may give them the conversation
     conv = open_conversation(client, shop.widget_key)
     state = say(client, factory, conv, "I want to talk to a real person please")
